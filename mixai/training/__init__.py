@@ -1,0 +1,1 @@
+"""Training tools for mixai: synthetic multitrack material and the trainers that use it."""
