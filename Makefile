@@ -1,0 +1,41 @@
+# Two entry points: `make demo` (set up, master the bundled example) and `make test` (set up, run
+# the tests). Everything is installed into .venv by the project's own files.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip -q --disable-pip-version-check
+
+.PHONY: demo test setup setup-test system-deps bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e ".[test]"
+	touch $@ $(VENV)/.runtime
+
+setup: $(VENV)/.runtime
+setup-test: $(VENV)/.test system-deps
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: setup
+	$(PY) examples/make_example.py examples/example.wav
+	$(VENV)/bin/mixai master examples/example.wav -o examples/example.master.wav --preset spotify \
+		--save-settings examples/example.settings.json --overwrite
+	$(VENV)/bin/mixai analyze examples/example.master.wav > examples/example.master.analysis.json
+	@echo "mastered: examples/example.master.wav (settings: examples/example.settings.json)"
+
+test: setup-test
+	$(PY) -m pytest -q
+
+bench: setup-test
+	$(PY) benchmarks/bench_master.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

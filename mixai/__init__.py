@@ -1,0 +1,41 @@
+"""mixai: automatic mixing and mastering.
+
+librosa-based analysis -> a predictor (an ONNX network, or DSP target matching) suggests EQ,
+compression, stereo and reverb settings -> pedalboard applies them -> gain to a loudness target
+(ITU-R BS.1770) and a true-peak limiter.
+
+    >>> import mixai
+    >>> report = mixai.master_file("song.wav", "song.master.wav",
+    ...                            options=mixai.MasterOptions(target_lufs=-14))
+
+Attributes load lazily so ``import mixai`` (and ``mixai --help``) stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "analyze": "mixai.analysis", "analyze_array": "mixai.analysis", "Analysis": "mixai.analysis",
+    "master_file": "mixai.pipeline", "master_array": "mixai.pipeline", "suggest": "mixai.pipeline",
+    "MasterOptions": "mixai.pipeline", "MasterReport": "mixai.pipeline",
+    "Settings": "mixai.settings", "load_settings": "mixai.settings",
+    "Features": "mixai.features", "extract": "mixai.features",
+    "Model": "mixai.predict.onnx", "DspPredictor": "mixai.predict.dsp",
+    "Target": "mixai.predict", "get_predictor": "mixai.predict", "resolve_target": "mixai.predict",
+    "MixaiError": "mixai.errors", "InputError": "mixai.errors", "OutputError": "mixai.errors",
+    "ParameterError": "mixai.errors", "ModelError": "mixai.errors",
+    "mix_files": "mixai.mix",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'mixai' has no attribute {name!r}")

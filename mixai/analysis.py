@@ -1,0 +1,152 @@
+"""One streaming pass over a file: loudness, peaks, dynamics, spectrum, stereo and the feature vector.
+
+Everything level-related (LUFS, LRA, peaks) is measured over every sample; spectral features come
+from evenly spaced excerpts (see :class:`mixai.features.ExcerptSampler`) so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from mixai import audio as audio_io
+from mixai.errors import InputError
+from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract
+from mixai.loudness import SILENCE_LUFS, LoudnessMeter, TruePeakMeter
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What mixai measured about one piece of audio. ``features`` feeds the predictors."""
+
+    sample_rate: int
+    channels: int
+    duration_s: float
+    integrated_lufs: float
+    loudness_range_lu: float
+    max_momentary_lufs: float
+    max_short_term_lufs: float
+    sample_peak_dbfs: float
+    true_peak_dbtp: float
+    features: Features
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def crest_factor_db(self) -> float:
+        return self.features["crest_factor_db"]
+
+    @property
+    def peak_to_loudness_db(self) -> float:
+        return self.true_peak_dbtp - self.integrated_lufs
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.features
+        bands = {f"{int(lo)}-{int(hi)} Hz": round(float(v), 2)
+                 for lo, hi, v in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:], f.bands_db())}
+        return {
+            "path": self.path,
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "duration_s": round(self.duration_s, 3),
+            "loudness": {
+                "integrated_lufs": _r(self.integrated_lufs),
+                "loudness_range_lu": _r(self.loudness_range_lu),
+                "max_momentary_lufs": _r(self.max_momentary_lufs),
+                "max_short_term_lufs": _r(self.max_short_term_lufs),
+            },
+            "peaks": {
+                "sample_peak_dbfs": _r(self.sample_peak_dbfs),
+                "true_peak_dbtp": _r(self.true_peak_dbtp),
+                "crest_factor_db": _r(self.crest_factor_db),
+                "peak_to_loudness_db": _r(self.peak_to_loudness_db),
+            },
+            "spectrum": {
+                "band_balance_db": bands,
+                "centroid_hz": round(1000.0 * 2 ** f["spectral_centroid_oct"], 1),
+                "rolloff_hz": round(1000.0 * 2 ** f["spectral_rolloff_oct"], 1),
+                "flatness_db": _r(f["spectral_flatness_db"]),
+            },
+            "stereo": {
+                "side_to_mid_db": _r(f["side_to_mid_db"]),
+                "correlation": _r(f["lr_correlation"]),
+            },
+            "features": f.to_dict(),
+        }
+
+
+def _r(x: float) -> float | None:
+    return round(float(x), 3) if math.isfinite(x) else None
+
+
+class AnalysisAccumulator:
+    """Feed blocks, then :meth:`finish`. Used by both analysis-only runs and the mastering pass."""
+
+    def __init__(self, sample_rate: int, channels: int, total_frames: int, block_frames: int) -> None:
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.loudness = LoudnessMeter(sample_rate, channels)
+        self.peaks = TruePeakMeter(channels)
+        self.excerpts = ExcerptSampler(total_frames, block_frames, sample_rate)
+        self.frames = 0
+
+    def add(self, block: np.ndarray) -> None:
+        self.loudness.add(block)
+        self.peaks.add(block)
+        self.excerpts.add(block)
+        self.frames += block.shape[1]
+
+    def finish(self, path: str | None = None, *, allow_silent: bool = False) -> Analysis:
+        self.peaks.flush()
+        lufs = self.loudness.integrated_lufs()
+        if not allow_silent and (not math.isfinite(lufs) or lufs < SILENCE_LUFS):
+            where = path or "audio"
+            raise InputError(f"{where}: is silent (nothing above the {SILENCE_LUFS:g} LUFS gate); "
+                             "there is nothing to master")
+        return Analysis(
+            sample_rate=self.sample_rate, channels=self.channels,
+            duration_s=self.frames / self.sample_rate, integrated_lufs=lufs,
+            loudness_range_lu=self.loudness.loudness_range_lu(),
+            max_momentary_lufs=self.loudness.max_momentary_lufs(),
+            max_short_term_lufs=self.loudness.max_short_term_lufs(),
+            sample_peak_dbfs=self.peaks.sample_peak_dbfs, true_peak_dbtp=self.peaks.true_peak_dbtp,
+            features=extract(self.excerpts.audio(), self.sample_rate), path=path)
+
+
+def analyze(path: str | os.PathLike, *, sample_rate: int | None = None,
+            progress: Progress | None = None) -> Analysis:
+    """Analyse an audio file in one streaming pass.
+
+    Raises :class:`~mixai.errors.InputError` for unreadable, empty, silent or non-finite audio.
+    """
+    info = audio_io.probe(path)
+    rate = sample_rate or info.sample_rate
+    block = int(audio_io.BLOCK_SECONDS * rate)
+    total = int(round(info.frames * rate / info.sample_rate))
+    acc = AnalysisAccumulator(rate, info.channels, total, block)
+    for blk in audio_io.read_blocks(path, sample_rate=rate):
+        acc.add(blk)
+        if progress:
+            progress(min(1.0, acc.frames / max(total, 1)), "analyze")
+    return acc.finish(os.fspath(path))
+
+
+def analyze_array(audio: np.ndarray, sample_rate: int, *, allow_silent: bool = False) -> Analysis:
+    """Analyse a (channels, samples) array already in memory."""
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    if not np.isfinite(audio).all():
+        raise InputError("audio contains NaN or infinite samples")
+    block = int(audio_io.BLOCK_SECONDS * sample_rate)
+    acc = AnalysisAccumulator(sample_rate, audio.shape[0], audio.shape[1], block)
+    for start in range(0, audio.shape[1], block):
+        acc.add(audio[:, start:start + block])
+    return acc.finish(allow_silent=allow_silent)
+
+
+__all__ = ["Analysis", "AnalysisAccumulator", "analyze", "analyze_array", "FEATURE_NAMES"]

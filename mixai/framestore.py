@@ -1,0 +1,80 @@
+"""Random-access storage for rendered audio: in memory when small, in a temporary file when long.
+
+The loudness stage reads the rendered chain output several times (to find the gain that hits the
+target after limiting), so it must be kept; a 60-minute stereo file would be 635 MB as float32,
+which is why long renders spill to disk and are read back a chunk at a time (plain reads, not
+``mmap``, so pages never count against the process's resident memory).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+MEMORY_LIMIT_BYTES = 192 * 1024 * 1024
+
+
+class FrameStore:
+    """Append (channels, samples) float32 blocks, then read any range back (zeros outside)."""
+
+    def __init__(self, channels: int, *, expected_frames: int = 0, directory: str | None = None,
+                 memory_limit_bytes: int = MEMORY_LIMIT_BYTES) -> None:
+        self.channels = channels
+        self.frames = 0
+        self._blocks: list[np.ndarray] | None = []
+        self._array: np.ndarray | None = None
+        self._file = None
+        if expected_frames * channels * 4 > memory_limit_bytes:
+            self._blocks = None
+            self._file = tempfile.TemporaryFile(prefix="mixai-render-", dir=directory)
+
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
+
+    def append(self, block: np.ndarray) -> None:
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        if self._file is not None:
+            self._file.seek(self.frames * self.channels * 4)
+            self._file.write(np.ascontiguousarray(block.T).tobytes())
+        else:
+            assert self._blocks is not None
+            self._blocks.append(block)
+            self._array = None
+        self.frames += block.shape[1]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        out = np.zeros((self.channels, max(0, stop - start)), dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.frames)
+        if hi <= lo:
+            return out
+        if self._file is not None:
+            self._file.seek(lo * self.channels * 4)
+            raw = self._file.read((hi - lo) * self.channels * 4)
+            out[:, lo - start:hi - start] = np.frombuffer(raw, dtype=np.float32).reshape(-1, self.channels).T
+        else:
+            if self._array is None:
+                assert self._blocks is not None
+                self._array = np.concatenate(self._blocks, axis=1) if self._blocks else \
+                    np.zeros((self.channels, 0), np.float32)
+                self._blocks = [self._array]
+            out[:, lo - start:hi - start] = self._array[:, lo:hi]
+        return out
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._blocks = None
+        self._array = None
+
+    def __enter__(self) -> "FrameStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_temp_dir() -> str | None:
+    return os.environ.get("MIXAI_TMPDIR") or None

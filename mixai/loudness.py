@@ -1,0 +1,202 @@
+"""Loudness and peak measurement that streams: ITU-R BS.1770-4 loudness, EBU Tech 3342 loudness
+range, and 4x oversampled true peak.
+
+pyloudnorm is the reference implementation of BS.1770 and mixai uses its K-weighting filter
+coefficients; what pyloudnorm does not do is take audio a block at a time, which a 60-minute file
+needs for bounded memory. :class:`LoudnessMeter` keeps only one mean-square value per 100 ms, so it
+can meter any length, and agrees with ``pyloudnorm.Meter.integrated_loudness`` (tests check it).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal
+
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+LRA_RELATIVE_GATE_LU = -20.0
+SILENCE_LUFS = -70.0
+OVERSAMPLING = 4
+
+
+def db_to_gain(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def gain_to_db(gain: float) -> float:
+    return 20.0 * math.log10(gain) if gain > 0 else -math.inf
+
+
+@lru_cache(maxsize=16)
+def _k_weighting_sos(sample_rate: int) -> np.ndarray:
+    """The two BS.1770 pre-filters (high shelf, then RLB high-pass) as second-order sections."""
+    import pyloudnorm
+
+    filters = pyloudnorm.Meter(sample_rate)._filters
+    sections = [signal.tf2sos(filters[name].b, filters[name].a) for name in ("high_shelf", "high_pass")]
+    return np.vstack(sections)
+
+
+def _energy_to_lufs(energy: np.ndarray | float) -> np.ndarray | float:
+    with np.errstate(divide="ignore"):
+        return -0.691 + 10.0 * np.log10(energy)
+
+
+class LoudnessMeter:
+    """Streaming BS.1770-4 meter: feed (channels, samples) blocks with :meth:`add`, then read.
+
+    Channel weights are 1.0 for the left and right (and mono) channels, as BS.1770 specifies.
+    """
+
+    STEP_SECONDS = 0.1
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self._sos = _k_weighting_sos(self.sample_rate)
+        self._zi = np.zeros((self._sos.shape[0], self.channels, 2))
+        self._step = max(1, int(round(self.STEP_SECONDS * self.sample_rate)))
+        self._pending = np.zeros((self.channels, 0), dtype=np.float64)
+        self._energies: list[np.ndarray] = []  # channel-summed mean square per 100 ms step
+
+    def add(self, block: np.ndarray) -> None:
+        block = np.atleast_2d(block)
+        weighted, self._zi = signal.sosfilt(self._sos, block.astype(np.float64), axis=-1, zi=self._zi)
+        data = np.concatenate([self._pending, weighted], axis=1) if self._pending.size else weighted
+        whole = (data.shape[1] // self._step) * self._step
+        if whole:
+            squares = np.square(data[:, :whole]).reshape(self.channels, -1, self._step)
+            self._energies.append(squares.mean(axis=2).sum(axis=0))
+        self._pending = data[:, whole:]
+
+    def _steps(self) -> np.ndarray:
+        return np.concatenate(self._energies) if self._energies else np.zeros(0)
+
+    def _window_energies(self, steps_per_window: int) -> np.ndarray:
+        steps = self._steps()
+        if steps.size < steps_per_window:
+            return np.zeros(0)
+        csum = np.concatenate([[0.0], np.cumsum(steps)])
+        return (csum[steps_per_window:] - csum[:-steps_per_window]) / steps_per_window
+
+    def integrated_lufs(self) -> float:
+        """Gated integrated loudness (LUFS); -inf when everything is below the -70 LUFS gate."""
+        blocks = self._window_energies(4)  # 400 ms blocks, 75 % overlap
+        blocks = blocks[_energy_to_lufs(blocks) > ABSOLUTE_GATE_LUFS]
+        if blocks.size == 0:
+            return -math.inf
+        relative_gate = float(_energy_to_lufs(blocks.mean())) + RELATIVE_GATE_LU
+        gated = blocks[_energy_to_lufs(blocks) > relative_gate]
+        return float(_energy_to_lufs(gated.mean()))
+
+    def loudness_range_lu(self) -> float:
+        """EBU Tech 3342 loudness range: 10th to 95th percentile of gated 3 s short-term loudness."""
+        short_term = self._window_energies(30)
+        short_term = short_term[_energy_to_lufs(short_term) > ABSOLUTE_GATE_LUFS]
+        if short_term.size == 0:
+            return 0.0
+        gate = float(_energy_to_lufs(short_term.mean())) + LRA_RELATIVE_GATE_LU
+        levels = _energy_to_lufs(short_term)
+        levels = levels[levels > gate]
+        if levels.size == 0:
+            return 0.0
+        low, high = np.percentile(levels, [10, 95])
+        return float(high - low)
+
+    def max_short_term_lufs(self) -> float:
+        windows = self._window_energies(30)
+        if windows.size == 0:
+            windows = self._window_energies(max(1, self._steps().size))
+        return float(_energy_to_lufs(windows.max())) if windows.size else -math.inf
+
+    def max_momentary_lufs(self) -> float:
+        windows = self._window_energies(4)
+        return float(_energy_to_lufs(windows.max())) if windows.size else -math.inf
+
+
+@lru_cache(maxsize=4)
+def _interpolation_phases(factor: int = OVERSAMPLING, taps_per_phase: int = 32) -> np.ndarray:
+    """Polyphase FIR for factor-times oversampling, shaped (taps_per_phase, factor).
+
+    A windowed-sinc low-pass at the original Nyquist frequency. BS.1770-4 Annex 2 sketches 48 taps;
+    128 taps (Kaiser, beta 5) track an ideal reconstruction to within ~0.03 dB even for white noise,
+    where the 48-tap filter reads up to 0.4 dB low and would let inter-sample overs through.
+    """
+    # Odd length: one phase then lands exactly on the original samples (a whole-sample delay).
+    taps = signal.firwin(factor * taps_per_phase + 1, 1.0 / factor, window=("kaiser", 5.0)) * factor
+    taps = np.concatenate([taps, np.zeros(factor - 1)])
+    phases = taps.reshape(taps_per_phase + 1, factor)  # row m, column k = taps[m * factor + k]
+    return phases[::-1].astype(np.float32)  # reversed rows: a sliding window times this = convolution
+
+
+class TruePeakDetector:
+    """Streaming 4x oversampled peak, one value per input sample (the max over channels and phases).
+
+    The values lag the input by :attr:`delay` samples (the interpolation filter's group delay).
+    """
+
+    def __init__(self, channels: int) -> None:
+        self._phases = _interpolation_phases()
+        self._context = np.zeros((channels, self._phases.shape[0] - 1), dtype=np.float32)
+        self.delay = (self._phases.shape[0] - 1) // 2
+
+    def envelope(self, block: np.ndarray) -> np.ndarray:
+        block = np.atleast_2d(block).astype(np.float32, copy=False)
+        data = np.concatenate([self._context, block], axis=1)
+        self._context = data[:, data.shape[1] - self._context.shape[1]:]
+        rows, n = self._phases.shape[0], block.shape[1]
+        # Phase 0 reproduces the samples themselves (delayed); only the in-between phases need the FIR.
+        between = np.ascontiguousarray(self._phases[:, 1:].T)
+        peak = np.abs(data[:, self.delay:self.delay + n]).max(axis=0)
+        for channel in data:
+            stacked = np.stack([channel[m:m + n] for m in range(rows)])  # (rows, n), contiguous
+            np.maximum(peak, np.abs(between @ stacked).max(axis=0), out=peak)
+        return peak
+
+
+class TruePeakMeter:
+    """Running maximum of the 4x oversampled true peak and of the sample peak."""
+
+    def __init__(self, channels: int) -> None:
+        self._detector = TruePeakDetector(channels)
+        self.true_peak = 0.0
+        self.sample_peak = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        if block.size == 0:
+            return
+        self.sample_peak = max(self.sample_peak, float(np.abs(block).max()))
+        self.true_peak = max(self.true_peak, float(self._detector.envelope(block).max()))
+
+    def flush(self) -> None:
+        """Push the filter's tail through so the last samples' inter-sample peaks count."""
+        channels = self._detector._context.shape[0]
+        tail = np.zeros((channels, self._detector._context.shape[1]), dtype=np.float32)
+        self.true_peak = max(self.true_peak, float(self._detector.envelope(tail).max()))
+
+    @property
+    def true_peak_dbtp(self) -> float:
+        return gain_to_db(max(self.true_peak, self.sample_peak))
+
+    @property
+    def sample_peak_dbfs(self) -> float:
+        return gain_to_db(self.sample_peak)
+
+
+def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness of a whole (channels, samples) array."""
+    meter = LoudnessMeter(sample_rate, np.atleast_2d(audio).shape[0])
+    meter.add(audio)
+    return meter.integrated_lufs()
+
+
+def true_peak_dbtp(audio: np.ndarray) -> float:
+    """True peak of a whole (channels, samples) array, 4x oversampled, in dBTP."""
+    audio = np.atleast_2d(audio)
+    meter = TruePeakMeter(audio.shape[0])
+    meter.add(audio)
+    meter.flush()
+    return meter.true_peak_dbtp

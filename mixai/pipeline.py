@@ -1,0 +1,433 @@
+"""The mastering path, top to bottom: analyse -> predict -> render the chain -> loudness -> limit.
+
+Two reads of the input: one to analyse (loudness, peaks, features), one to render the predicted
+chain into a :class:`FrameStore`. The loudness stage then finds, from the stored peak envelope and
+K-weighted power, the make-up gain whose *limited* result hits the target, and a last pass applies
+it, measures the real output (BS.1770 loudness, 4x true peak) and writes it atomically. If the
+measurement misses the target by more than the tolerance or touches the ceiling, that pass is redone
+with a corrected gain before anything is renamed into place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from mixai import audio as audio_io
+from mixai.analysis import Analysis, AnalysisAccumulator, Progress
+from mixai.chain import REFERENCE_LUFS, ChainRenderer
+from mixai.errors import OutputError, ParameterError
+from mixai.framestore import FrameStore, default_temp_dir
+from mixai.limiter import PeakEnvelope, TruePeakLimiter
+from mixai.loudness import LoudnessMeter, TruePeakMeter, _k_weighting_sos
+from mixai.predict import Predictor, Target, get_predictor, resolve_target
+from mixai.presets import DEFAULT_PRESET, get_preset
+from mixai.settings import Output, Settings, scale_settings
+
+LOUDNESS_TOLERANCE_LU = 0.1
+MAX_MAKEUP_GAIN_DB = 40.0
+
+
+@dataclass(frozen=True)
+class MasterOptions:
+    """User choices for the output stage. ``None`` means: from the preset (or the settings file)."""
+
+    target_lufs: float | None = None
+    ceiling_dbtp: float | None = None
+    preset: str | None = None
+    amount: float = 1.0
+    sample_rate: int | None = None
+    bit_depth: int = 24
+    overwrite: bool = False
+
+    def output_stage(self, fallback: Output | None = None) -> Output:
+        base = fallback
+        if self.preset is not None or base is None:
+            p = get_preset(self.preset or DEFAULT_PRESET)
+            base = Output(target_lufs=p.target_lufs, ceiling_dbtp=p.ceiling_dbtp,
+                          limiter_release_ms=(fallback or Output()).limiter_release_ms)
+        return replace(base,
+                       target_lufs=base.target_lufs if self.target_lufs is None else self.target_lufs,
+                       ceiling_dbtp=base.ceiling_dbtp if self.ceiling_dbtp is None else self.ceiling_dbtp)
+
+
+@dataclass
+class MasterReport:
+    """What was done: the settings used, and loudness/peaks measured before and after."""
+
+    input: str
+    output: str | None
+    predictor: str
+    target: str
+    settings: Settings
+    before: Analysis
+    after: dict[str, float] = field(default_factory=dict)
+    makeup_gain_db: float = 0.0
+    max_limiting_db: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input, "output": self.output, "predictor": self.predictor,
+            "target": self.target, "settings": self.settings.to_dict(),
+            "before": self.before.to_dict(), "after": self.after,
+            "makeup_gain_db": round(self.makeup_gain_db, 3),
+            "max_limiting_db": round(self.max_limiting_db, 3),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def summary(self) -> str:
+        b, s = self.before, self.settings
+        lines = [f"input   {self.input}",
+                 f"  before  {b.integrated_lufs:6.2f} LUFS   {b.true_peak_dbtp:6.2f} dBTP   "
+                 f"LRA {b.loudness_range_lu:4.1f} LU"]
+        if self.after:
+            a = self.after
+            lines.append(f"  after   {a['integrated_lufs']:6.2f} LUFS   {a['true_peak_dbtp']:6.2f} dBTP   "
+                         f"LRA {a['loudness_range_lu']:4.1f} LU   (target {s.output.target_lufs:g} LUFS, "
+                         f"ceiling {s.output.ceiling_dbtp:g} dBTP)")
+        eq = s.eq
+        bands = ", ".join(f"{name} {b_.gain_db:+.1f} dB @ {b_.freq_hz:.0f} Hz" for name, b_ in (
+            ("low shelf", eq.low_shelf), ("low-mid", eq.low_mid), ("mid", eq.mid),
+            ("high-mid", eq.high_mid), ("high shelf", eq.high_shelf)))
+        hp = "off" if eq.highpass_hz <= 10.0 else f"{eq.highpass_hz:.0f} Hz"
+        c = s.compressor
+        comp = "off" if c.is_neutral else (f"{c.ratio:.2f}:1 at {c.threshold_db:.1f} dB, "
+                                           f"attack {c.attack_ms:.1f} ms, release {c.release_ms:.0f} ms")
+        rev = "off" if s.reverb.is_neutral else f"wet {s.reverb.wet:.2f}, room {s.reverb.room_size:.2f}"
+        lines += [f"  predictor {self.predictor}, target {self.target}",
+                  f"  eq      high-pass {hp}; {bands}",
+                  f"  comp    {comp}",
+                  f"  stereo  width {s.stereo.width:.2f}   reverb {rev}"]
+        if self.after:
+            lines.append(f"  gain    {self.makeup_gain_db:+.2f} dB, limiter up to "
+                         f"{self.max_limiting_db:.2f} dB of reduction")
+        if self.output:
+            lines.append(f"output  {self.output}")
+        return "\n".join(lines)
+
+
+class _Source:
+    """Re-iterable audio blocks with their rate, channel count and length."""
+
+    def __init__(self, name: str, sample_rate: int, channels: int, frames: int,
+                 blocks: Callable[[], Iterable[np.ndarray]]) -> None:
+        self.name, self.sample_rate, self.channels, self.frames = name, sample_rate, channels, frames
+        self.blocks = blocks
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, sample_rate: int | None) -> "_Source":
+        info = audio_io.probe(path)
+        rate = sample_rate or info.sample_rate
+        frames = int(math.ceil(info.frames * rate / info.sample_rate))
+        return cls(os.fspath(path), rate, info.channels, frames,
+                   lambda: audio_io.read_blocks(path, sample_rate=rate))
+
+    @classmethod
+    def from_array(cls, audio: np.ndarray, sample_rate: int, name: str = "<array>") -> "_Source":
+        audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+        if audio.shape[0] not in (1, 2):
+            from mixai.errors import InputError
+            raise InputError(f"{name}: has {audio.shape[0]} channels; mixai masters mono or stereo")
+        block = int(audio_io.BLOCK_SECONDS * sample_rate)
+        return cls(name, sample_rate, audio.shape[0], audio.shape[1],
+                   lambda: (audio[:, i:i + block] for i in range(0, audio.shape[1], block)))
+
+
+def _analyse(source: _Source, progress: Progress | None, share: float) -> Analysis:
+    from mixai.errors import InputError
+
+    block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
+    acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block)
+    for blk in source.blocks():
+        if not np.isfinite(blk).all():
+            raise InputError(f"{source.name}: contains NaN or infinite samples")
+        acc.add(blk)
+        if progress:
+            progress(share * min(1.0, acc.frames / max(source.frames, 1)), "analyze")
+    return acc.finish(source.name)
+
+
+def suggest(path: str | os.PathLike, *, target: str | os.PathLike | Target | None = None,
+            predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
+            options: MasterOptions = MasterOptions()) -> tuple[Settings, Analysis]:
+    """Analyse a file and predict settings for it, without rendering anything."""
+    source = _Source.from_file(path, options.sample_rate)
+    analysis = _analyse(source, None, 1.0)
+    return _predict(analysis, target, predictor, model_path, options), analysis
+
+
+def _predict(analysis: Analysis, target, predictor, model_path, options: MasterOptions) -> Settings:
+    chosen = predictor if not isinstance(predictor, str) else get_predictor(predictor, model_path=model_path)
+    settings = chosen.predict(analysis.features, resolve_target(target), output=options.output_stage())
+    return scale_settings(settings, options.amount)
+
+
+def _predictor_name(predictor, model_path) -> str:
+    if not isinstance(predictor, str):
+        return predictor.name
+    return get_predictor(predictor, model_path=model_path).name if predictor == "auto" else predictor
+
+
+class _Render:
+    """The chain output kept for the loudness stage: audio, peak envelope and K-weighted power."""
+
+    def __init__(self, source: _Source, settings: Settings, input_lufs: float) -> None:
+        rate, channels = source.sample_rate, source.channels
+        tmp = default_temp_dir()
+        self.audio = FrameStore(channels, expected_frames=source.frames, directory=tmp)
+        self.envelope = PeakEnvelope(channels, expected_frames=source.frames, directory=tmp)
+        self.power = FrameStore(1, expected_frames=source.frames, directory=tmp)
+        self.sample_rate = rate
+        chain = ChainRenderer(settings, rate, input_gain_db=REFERENCE_LUFS - input_lufs)
+        sos = _k_weighting_sos(rate)
+        from scipy import signal
+        zi = np.zeros((sos.shape[0], channels, 2))
+        self.meter = LoudnessMeter(rate, channels)
+        for block in source.blocks():
+            out = chain.process(block)
+            self.audio.append(out)
+            self.envelope.add(out)
+            self.meter.add(out)
+            weighted, zi = signal.sosfilt(sos, out, axis=-1, zi=zi)
+            self.power.append(np.square(weighted).sum(axis=0, dtype=np.float32)[None, :])
+        self.envelope.finish()
+        self.frames = self.audio.frames
+
+    def close(self) -> None:
+        for store in (self.audio, self.envelope, self.power):
+            store.close()
+
+
+def _step_frames(rate: int) -> int:
+    return max(1, int(round(LoudnessMeter.STEP_SECONDS * rate)))
+
+
+def _estimate_limited_lufs(render: _Render, limiter: TruePeakLimiter, gain_db: float, chunk: int) -> float:
+    """Loudness after gain + limiting, from stored K-weighted power (no audio pass needed).
+
+    Treats the limiter's gain as applied after K-weighting; its curve moves slowly against the
+    filters, and the final pass measures the real output anyway.
+    """
+    step = _step_frames(render.sample_rate)
+    meter = LoudnessMeter(render.sample_rate, 1)
+    for i, g in enumerate(limiter.gain_curves(render.envelope, render.frames, gain_db=gain_db,
+                                              chunk_frames=chunk)):
+        p = render.power.read(i * chunk, i * chunk + g.size)[0] * np.square(g)
+        whole = (p.size // step) * step
+        meter._energies.append(p[:whole].reshape(-1, step).mean(axis=1))
+    return meter.integrated_lufs()
+
+
+def _solve_gain(render: _Render, limiter: TruePeakLimiter, target_lufs: float, chunk: int) -> float:
+    """Make-up gain whose limited output lands on ``target_lufs`` (secant iterations)."""
+    processed = render.meter.integrated_lufs()
+    g0 = float(np.clip(target_lufs - processed, -MAX_MAKEUP_GAIN_DB, MAX_MAKEUP_GAIN_DB))
+    l0 = _estimate_limited_lufs(render, limiter, g0, chunk)
+    if abs(l0 - target_lufs) < 0.01:
+        return g0
+    g1 = float(np.clip(g0 + (target_lufs - l0), -MAX_MAKEUP_GAIN_DB, MAX_MAKEUP_GAIN_DB))
+    for _ in range(8):
+        l1 = _estimate_limited_lufs(render, limiter, g1, chunk)
+        if abs(l1 - target_lufs) < 0.01 or l1 == l0:
+            break
+        slope = (l1 - l0) / (g1 - g0) if g1 != g0 else 1.0
+        slope = min(1.0, max(slope, 0.05))  # limiting can only slow loudness growth, never reverse it
+        g0, l0 = g1, l1
+        g1 = float(np.clip(g1 + (target_lufs - l1) / slope, -MAX_MAKEUP_GAIN_DB, MAX_MAKEUP_GAIN_DB))
+    return g1
+
+
+class _Retry(Exception):
+    pass
+
+
+def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chunk: int,
+                 sink) -> tuple[LoudnessMeter, TruePeakMeter, float]:
+    meter = LoudnessMeter(render.sample_rate, render.audio.channels)
+    peaks = TruePeakMeter(render.audio.channels)
+    deepest = 0.0
+    for i, g in enumerate(limiter.gain_curves(render.envelope, render.frames, gain_db=gain_db,
+                                              chunk_frames=chunk)):
+        block = render.audio.read(i * chunk, i * chunk + g.size) * g
+        meter.add(block)
+        peaks.add(block)
+        sink(block)
+        if g.size:  # the limiter's share of the gain curve: make-up gain minus what it applied
+            deepest = max(deepest, gain_db - 20 * math.log10(max(float(g.min()), 1e-9)))
+    peaks.flush()
+    return meter, peaks, deepest
+
+
+def _master(source: _Source, sink_factory, *, settings: Settings | None, predictor, model_path,
+            target, options: MasterOptions, progress: Progress | None, dry_run: bool,
+            output_name: str | None) -> tuple[MasterReport, Any]:
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    before = _analyse(source, progress, 0.3)
+    times["analyze"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    if settings is None:
+        settings = _predict(before, target, predictor, model_path, options)
+        predictor_name = _predictor_name(predictor, model_path)
+        target_name = resolve_target(target).name if not isinstance(target, Target) else target.name
+    else:
+        settings = settings.replace(output=options.output_stage(settings.output))
+        predictor_name, target_name = "settings", "settings"
+    times["predict"] = time.perf_counter() - t
+    report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
+    if dry_run:
+        report.seconds = times
+        return report, None
+
+    t = time.perf_counter()
+    render = _Render(source, settings, before.integrated_lufs)
+    times["render"] = time.perf_counter() - t
+    if progress:
+        progress(0.7, "render")
+    try:
+        out = settings.output
+        limiter_margin = 0.05
+        chunk = _step_frames(source.sample_rate) * 100
+        gain_db = None
+        for _attempt in range(4):
+            t = time.perf_counter()
+            limiter = TruePeakLimiter(source.sample_rate, ceiling_dbtp=out.ceiling_dbtp,
+                                      release_ms=out.limiter_release_ms, margin_db=limiter_margin)
+            if gain_db is None:
+                gain_db = _solve_gain(render, limiter, out.target_lufs, chunk)
+            times["loudness"] = times.get("loudness", 0.0) + time.perf_counter() - t
+            t = time.perf_counter()
+            try:
+                with sink_factory() as sink:
+                    meter, peaks, deepest = _write_final(render, limiter, gain_db, chunk, sink.write)
+                    lufs, tp = meter.integrated_lufs(), peaks.true_peak_dbtp
+                    if tp > out.ceiling_dbtp:
+                        limiter_margin += (tp - out.ceiling_dbtp) + 0.02
+                        raise _Retry
+                    if abs(lufs - out.target_lufs) > LOUDNESS_TOLERANCE_LU:
+                        gain_db += out.target_lufs - lufs
+                        raise _Retry
+            except _Retry:
+                continue
+            finally:
+                times["write"] = times.get("write", 0.0) + time.perf_counter() - t
+            break
+        else:
+            raise OutputError(f"{output_name or source.name}: could not meet loudness target "
+                              f"{out.target_lufs:g} LUFS under a {out.ceiling_dbtp:g} dBTP ceiling")
+        report.after = {
+            "integrated_lufs": round(lufs, 3), "true_peak_dbtp": round(tp, 3),
+            "sample_peak_dbfs": round(peaks.sample_peak_dbfs, 3),
+            "loudness_range_lu": round(meter.loudness_range_lu(), 3),
+        }
+        report.makeup_gain_db = gain_db + (REFERENCE_LUFS - before.integrated_lufs)
+        report.max_limiting_db = deepest
+    finally:
+        render.close()
+    times["total"] = time.perf_counter() - t0
+    report.seconds = times
+    if progress:
+        progress(1.0, "done")
+    return report, sink
+
+
+def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | None, *,
+                settings: Settings | None = None, predictor: str | Predictor = "auto",
+                model_path: str | os.PathLike | None = None,
+                target: str | os.PathLike | Target | None = None,
+                options: MasterOptions = MasterOptions(), dry_run: bool = False,
+                save_settings: str | os.PathLike | None = None,
+                progress: Progress | None = None) -> MasterReport:
+    """Master one file. ``target`` is a profile name or a reference file (reference matching).
+
+    The output is written atomically; it may not be the input (or the reference) and an existing
+    file is only replaced with ``options.overwrite``.
+    """
+    if not dry_run:
+        if output_path is None:
+            raise ParameterError("an output path is required (or use dry_run)")
+        references = (target,) if isinstance(target, (str, os.PathLike)) and Path(target).suffix else ()
+        audio_io.check_output_path(output_path, inputs=(input_path, *references), overwrite=options.overwrite)
+    if save_settings is not None:
+        _check_settings_path(save_settings, input_path, options.overwrite)
+    audio_io.check_sample_rate(options.sample_rate)
+    source = _Source.from_file(input_path, options.sample_rate)
+
+    def writer():
+        return audio_io.AtomicWriter(output_path, sample_rate=source.sample_rate, channels=source.channels,
+                                     bit_depth=options.bit_depth, overwrite=options.overwrite)
+
+    report, _ = _master(source, writer, settings=settings, predictor=predictor, model_path=model_path,
+                        target=target, options=options, progress=progress, dry_run=dry_run,
+                        output_name=None if dry_run else os.fspath(output_path))
+    if save_settings is not None:
+        write_text_atomic(save_settings, report.settings.to_json() + "\n", overwrite=options.overwrite)
+    return report
+
+
+class _ArraySink:
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []
+
+    def __enter__(self) -> "_ArraySink":
+        self.blocks = []
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, block: np.ndarray) -> None:
+        self.blocks.append(block)
+
+
+def master_array(audio: np.ndarray, sample_rate: int, *, settings: Settings | None = None,
+                 predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
+                 target: str | os.PathLike | Target | None = None,
+                 options: MasterOptions = MasterOptions(), name: str = "<array>"
+                 ) -> tuple[np.ndarray, MasterReport]:
+    """Master a (channels, samples) array in memory; returns (mastered audio, report)."""
+    source = _Source.from_array(audio, sample_rate, name)
+    sink = _ArraySink()
+    report, _ = _master(source, lambda: sink, settings=settings, predictor=predictor,
+                        model_path=model_path, target=target, options=options, progress=None,
+                        dry_run=False, output_name=None)
+    return np.concatenate(sink.blocks, axis=1), report
+
+
+def _check_settings_path(path: str | os.PathLike, input_path: str | os.PathLike, overwrite: bool) -> None:
+    p = Path(path)
+    if not p.parent.is_dir() and str(p.parent):
+        raise OutputError(f"{p}: folder {p.parent} does not exist")
+    if p.resolve() == Path(input_path).resolve():
+        raise OutputError(f"{p}: settings path is the input file")
+    if p.exists() and not overwrite:
+        raise OutputError(f"{p}: already exists (use --overwrite to replace it)")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> None:
+    """Write a small text file through a temporary file and a rename."""
+    import tempfile
+
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise OutputError(f"{p}: already exists (use --overwrite to replace it)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["MasterOptions", "MasterReport", "master_file", "master_array", "suggest",
+           "write_text_atomic"]

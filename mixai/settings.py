@@ -1,0 +1,338 @@
+"""Typed, range-checked settings for the mastering chain, with JSON and [0, 1]-vector round trips.
+
+The schema lives here and nowhere else: every numeric field declares its unit (in its name), its
+range and how it maps to the network's [0, 1] space (``log`` for Hz, ms and ratios, ``lin`` otherwise).
+The predictors, the ONNX metadata, the OSC bridge and the DAW adapters all derive from it.
+
+Chain order (see :mod:`mixai.chain`): level to the working reference -> high-pass -> low shelf ->
+three peaks -> high shelf -> compressor -> stereo width -> reverb -> gain to the loudness target ->
+true-peak limiter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterator
+
+import numpy as np
+
+from mixai.errors import ParameterError
+
+SCHEMA_VERSION = 1
+
+
+def _param(default: float, low: float, high: float, scale: str = "lin", doc: str = "") -> Any:
+    """A numeric field with its allowed range and its [0, 1] mapping."""
+    return field(default=default, metadata={"range": (low, high), "scale": scale, "doc": doc})
+
+
+class _Validated:
+    """Checks every ranged field when the object is built (not with ``assert``: it survives ``-O``)."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if "range" not in f.metadata:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+                raise ParameterError(
+                    f"{type(self).__name__}.{f.name} must be a number, got {value!r}")
+            value = float(value)
+            low, high = f.metadata["range"]
+            if not math.isfinite(value) or not (low <= value <= high):
+                raise ParameterError(
+                    f"{type(self).__name__}.{f.name} = {value:g} is outside the allowed range "
+                    f"[{low:g}, {high:g}]")
+            object.__setattr__(self, f.name, value)
+
+
+@dataclass(frozen=True)
+class LowShelf(_Validated):
+    freq_hz: float = _param(100.0, 30.0, 400.0, "log")
+    gain_db: float = _param(0.0, -12.0, 12.0)
+
+
+@dataclass(frozen=True)
+class HighShelf(_Validated):
+    freq_hz: float = _param(8000.0, 2000.0, 16000.0, "log")
+    gain_db: float = _param(0.0, -12.0, 12.0)
+
+
+@dataclass(frozen=True)
+class Peak(_Validated):
+    freq_hz: float = _param(1000.0, 60.0, 14000.0, "log")
+    gain_db: float = _param(0.0, -12.0, 12.0)
+    q: float = _param(1.0, 0.3, 6.0, "log")
+
+
+@dataclass(frozen=True)
+class EQ(_Validated):
+    """High-pass, two shelves and three bell bands. A high-pass at its floor (10 Hz) is bypassed."""
+
+    highpass_hz: float = _param(10.0, 10.0, 300.0, "log", "10 Hz means off")
+    low_shelf: LowShelf = field(default_factory=LowShelf)
+    low_mid: Peak = field(default_factory=lambda: Peak(250.0, 0.0, 1.0))
+    mid: Peak = field(default_factory=lambda: Peak(1000.0, 0.0, 1.0))
+    high_mid: Peak = field(default_factory=lambda: Peak(4000.0, 0.0, 1.0))
+    high_shelf: HighShelf = field(default_factory=HighShelf)
+
+    @property
+    def is_neutral(self) -> bool:
+        bands = (self.low_shelf, self.low_mid, self.mid, self.high_mid, self.high_shelf)
+        return self.highpass_hz <= HIGHPASS_OFF_HZ and all(b.gain_db == 0.0 for b in bands)
+
+
+HIGHPASS_OFF_HZ = 10.0
+
+
+@dataclass(frozen=True)
+class Compressor(_Validated):
+    """Thresholds are relative to the working reference level (the chain input sits at -20 LUFS)."""
+
+    threshold_db: float = _param(0.0, -40.0, 0.0)
+    ratio: float = _param(1.0, 1.0, 10.0, "log", "1 means off")
+    attack_ms: float = _param(10.0, 0.5, 100.0, "log")
+    release_ms: float = _param(150.0, 20.0, 1000.0, "log")
+
+    @property
+    def is_neutral(self) -> bool:
+        return self.ratio == 1.0
+
+
+@dataclass(frozen=True)
+class Stereo(_Validated):
+    """Mid/side width: 0 folds to mono, 1 leaves the image alone, 2 doubles the side signal."""
+
+    width: float = _param(1.0, 0.0, 2.0)
+
+    @property
+    def is_neutral(self) -> bool:
+        return self.width == 1.0
+
+
+@dataclass(frozen=True)
+class Reverb(_Validated):
+    """A send-style room: ``wet`` is the level of the reverb added to the untouched dry signal."""
+
+    wet: float = _param(0.0, 0.0, 0.5, "lin", "0 means off")
+    room_size: float = _param(0.5, 0.0, 1.0)
+    damping: float = _param(0.5, 0.0, 1.0)
+
+    @property
+    def is_neutral(self) -> bool:
+        return self.wet == 0.0
+
+
+@dataclass(frozen=True)
+class Output(_Validated):
+    """The loudness stage: gain to the target, then a true-peak limiter that holds the ceiling."""
+
+    target_lufs: float = _param(-14.0, -40.0, -5.0)
+    ceiling_dbtp: float = _param(-1.0, -9.0, 0.0)
+    limiter_release_ms: float = _param(80.0, 5.0, 1000.0, "log")
+
+
+# Sections the predictors produce; ``output`` comes from the user (target, preset) instead.
+PREDICTED_SECTIONS = ("eq", "compressor", "stereo", "reverb")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything needed to reproduce a master: the predicted chain and the output stage."""
+
+    eq: EQ = field(default_factory=EQ)
+    compressor: Compressor = field(default_factory=Compressor)
+    stereo: Stereo = field(default_factory=Stereo)
+    reverb: Reverb = field(default_factory=Reverb)
+    output: Output = field(default_factory=Output)
+
+    # --- JSON ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)}
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Settings":
+        """Strict: unknown keys, missing schema version or out-of-range values raise ParameterError.
+
+        Missing sections or fields take their neutral defaults, so a hand-written file can hold only
+        what it changes.
+        """
+        if not isinstance(data, dict):
+            raise ParameterError("settings must be a JSON object")
+        data = dict(data)
+        version = data.pop("schema_version", None)
+        if version != SCHEMA_VERSION:
+            raise ParameterError(
+                f"settings schema_version is {version!r}; this mixai reads version {SCHEMA_VERSION}")
+        return _build(cls, data, "settings")
+
+    @classmethod
+    def from_json(cls, text: str) -> "Settings":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"settings are not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    # --- the network's [0, 1] space ----------------------------------------------------------
+    def to_vector(self) -> np.ndarray:
+        """The predicted sections as a float32 vector in [0, 1], in :data:`PARAMETER_NAMES` order."""
+        values = [_get_path(self, spec.name) for spec in PARAMETERS]
+        return np.array([spec.to_unit(v) for spec, v in zip(PARAMETERS, values)], dtype=np.float32)
+
+    @classmethod
+    def from_vector(cls, vector: np.ndarray, *, output: Output | None = None) -> "Settings":
+        """Inverse of :meth:`to_vector`; values are clipped into [0, 1] first."""
+        vector = np.asarray(vector, dtype=np.float64).reshape(-1)
+        if vector.shape[0] != len(PARAMETERS):
+            raise ParameterError(
+                f"settings vector has {vector.shape[0]} values, expected {len(PARAMETERS)}")
+        values = {spec.name: spec.from_unit(float(u)) for spec, u in zip(PARAMETERS, vector)}
+        settings = _from_flat(values)
+        return dataclasses.replace(settings, output=output or Output())
+
+    def replace(self, **sections: Any) -> "Settings":
+        return dataclasses.replace(self, **sections)
+
+    @property
+    def is_neutral(self) -> bool:
+        return (self.eq.is_neutral and self.compressor.is_neutral and self.stereo.is_neutral
+                and self.reverb.is_neutral)
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One predicted parameter: dotted name, unit range and [0, 1] scale."""
+
+    name: str
+    low: float
+    high: float
+    scale: str
+    default: float
+
+    def to_unit(self, value: float) -> float:
+        if self.scale == "log":
+            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+    def from_unit(self, unit: float) -> float:
+        unit = min(1.0, max(0.0, unit))
+        if self.scale == "log":
+            return float(math.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low))))
+        return float(self.low + unit * (self.high - self.low))
+
+
+def _walk(cls: type, prefix: str) -> Iterator[ParameterSpec]:
+    instance = cls()
+    for f in fields(cls):
+        value = getattr(instance, f.name)
+        if "range" in f.metadata:
+            low, high = f.metadata["range"]
+            yield ParameterSpec(f"{prefix}{f.name}", low, high, f.metadata["scale"], float(value))
+        elif dataclasses.is_dataclass(value):
+            yield from _walk(type(value), f"{prefix}{f.name}.")
+
+
+def _section_specs() -> tuple[ParameterSpec, ...]:
+    specs: list[ParameterSpec] = []
+    for name in PREDICTED_SECTIONS:
+        section_type = {f.name: f for f in fields(Settings)}[name].default_factory  # type: ignore[misc]
+        specs.extend(_walk(section_type, f"{name}."))
+    # Nested bands have their own defaults: take the defaults of a default Settings object.
+    neutral = Settings()
+    return tuple(dataclasses.replace(s, default=_get_path(neutral, s.name)) for s in specs)
+
+
+def _get_path(obj: Any, dotted: str) -> float:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return float(obj)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown key {where}.{unknown[0]} (allowed: {', '.join(known)})")
+    kwargs: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in data.items():
+        current = getattr(defaults, name)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ParameterError(f"{where}.{name} must be an object")
+            # Start from the field's own default so a partial band keeps its default frequency.
+            base = dataclasses.asdict(current)
+            base.update(value)
+            unknown_inner = sorted(set(value) - set(base))
+            if unknown_inner:
+                raise ParameterError(f"unknown key {where}.{name}.{unknown_inner[0]}")
+            kwargs[name] = _build(type(current), base, f"{where}.{name}")
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
+
+
+def _from_flat(values: dict[str, float]) -> Settings:
+    nested: dict[str, Any] = {}
+    for dotted, value in values.items():
+        node = nested
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _build(Settings, nested, "settings")
+
+
+PARAMETERS: tuple[ParameterSpec, ...] = _section_specs()
+PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in PARAMETERS)
+
+
+def neutral_settings(output: Output | None = None) -> Settings:
+    """Settings that leave the audio untouched apart from the loudness stage."""
+    return Settings(output=output or Output())
+
+
+def load_settings(path: str) -> Settings:
+    """Read a settings JSON file, with errors that name the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot read settings ({exc.strerror})") from None
+    try:
+        return Settings.from_json(text)
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc}") from None
+
+
+def scale_settings(settings: Settings, amount: float) -> Settings:
+    """Move ``amount`` of the way from neutral to ``settings`` (0 = untouched, 1 = as predicted).
+
+    Interpolates in the units an engineer thinks in: dB gains and the compressor ratio (in log),
+    width and reverb level linearly; frequencies, Q and times keep their predicted values.
+    """
+    if not 0.0 <= amount <= 1.0:
+        raise ParameterError(f"amount = {amount:g} is outside the allowed range [0, 1]")
+    eq = settings.eq
+
+    def band(b: Any) -> Any:
+        return dataclasses.replace(b, gain_db=b.gain_db * amount)
+
+    new_eq = dataclasses.replace(
+        eq, highpass_hz=float(HIGHPASS_OFF_HZ * (eq.highpass_hz / HIGHPASS_OFF_HZ) ** amount),
+        low_shelf=band(eq.low_shelf), low_mid=band(eq.low_mid), mid=band(eq.mid),
+        high_mid=band(eq.high_mid), high_shelf=band(eq.high_shelf))
+    comp = dataclasses.replace(settings.compressor, ratio=float(settings.compressor.ratio ** amount))
+    stereo = Stereo(width=1.0 + (settings.stereo.width - 1.0) * amount)
+    reverb = dataclasses.replace(settings.reverb, wet=settings.reverb.wet * amount)
+    return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: liblo-tools (oscsend/oscdump, an independent OSC client),
+# fluidsynth + fluid-soundfont-gm (rendering test material). Installs only what is missing.
+set -euo pipefail
+need=()
+command -v oscsend >/dev/null 2>&1 || need+=(liblo-tools)
+command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing Debian packages: ${need[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
