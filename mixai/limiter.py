@@ -26,28 +26,30 @@ from mixai.framestore import FrameStore
 from mixai.loudness import TruePeakDetector, db_to_gain
 
 SAFETY_MARGIN_DB = 0.05
+MAX_MARGIN_DB = 1.0  # the pipeline widens the margin on a retry; envelopes stay exact up to this
 
 
 class PeakEnvelope:
-    """The 4x oversampled peak of each sample (max over channels), built block by block."""
+    """The 4x oversampled peak of each sample (max over channels) of a stored render.
 
-    def __init__(self, channels: int, *, expected_frames: int = 0, directory: str | None = None) -> None:
-        self._detector = TruePeakDetector(channels)
-        self.store = FrameStore(1, expected_frames=expected_frames, directory=directory)
-        self._lag = self._detector.delay
+    Exact wherever ``gain * peak`` could reach the ceiling for any gain up to ``max_gain_db``;
+    elsewhere an upper bound that is still below the ceiling (see ``TruePeakDetector.envelope``),
+    so the limiter treats those samples exactly as it would with exact values: it leaves them alone.
+    """
 
-    def add(self, block: np.ndarray) -> None:
-        env = self._detector.envelope(block)
-        # The detector lags by ``delay`` samples: drop its first values so index n is sample n.
-        if self._lag:
-            drop = min(self._lag, env.size)
-            env, self._lag = env[drop:], self._lag - drop
-        self.store.append(env[None, :])
-
-    def finish(self) -> None:
-        """Flush the detector so the last samples get their inter-sample peaks."""
-        tail = np.zeros((self._detector._context.shape[0], self._detector.delay), np.float32)
-        self.store.append(self._detector.envelope(tail)[None, :])
+    def __init__(self, audio: FrameStore, *, ceiling_dbtp: float, max_gain_db: float,
+                 chunk_frames: int, directory: str | None = None) -> None:
+        self.max_gain_db = max_gain_db
+        self.store = FrameStore(1, expected_frames=audio.frames, directory=directory)
+        detector = TruePeakDetector(audio.channels)
+        floor = db_to_gain(ceiling_dbtp - MAX_MARGIN_DB - max_gain_db)
+        lag = detector.delay
+        for start in range(0, audio.frames + detector.delay, chunk_frames):
+            env = detector.envelope(audio.read(start, start + chunk_frames), floor=floor)
+            if lag:  # the detector lags by ``delay`` samples: drop its first values
+                drop = min(lag, env.size)
+                env, lag = env[drop:], lag - drop
+            self.store.append(env[None, :])
 
     def close(self) -> None:
         self.store.close()
@@ -59,6 +61,7 @@ class TruePeakLimiter:
     def __init__(self, sample_rate: int, *, ceiling_dbtp: float, release_ms: float,
                  attack_ms: float = 2.0, margin_db: float = SAFETY_MARGIN_DB) -> None:
         self.sample_rate = sample_rate
+        self.ceiling_dbtp = ceiling_dbtp
         self.ceiling_db = ceiling_dbtp - margin_db
         self.half_window = max(1, int(round(attack_ms * 1e-3 * sample_rate)))
         self.log_decay = -1.0 / max(1.0, release_ms * 1e-3 * sample_rate)

@@ -62,7 +62,8 @@ class LoudnessMeter:
         self._pending = np.zeros((self.channels, 0), dtype=np.float64)
         self._energies: list[np.ndarray] = []  # channel-summed mean square per 100 ms step
 
-    def add(self, block: np.ndarray) -> None:
+    def add(self, block: np.ndarray) -> np.ndarray:
+        """Meter a block; returns it K-weighted (callers that need the weighted signal reuse it)."""
         block = np.atleast_2d(block)
         weighted, self._zi = signal.sosfilt(self._sos, block.astype(np.float64), axis=-1, zi=self._zi)
         data = np.concatenate([self._pending, weighted], axis=1) if self._pending.size else weighted
@@ -71,6 +72,7 @@ class LoudnessMeter:
             squares = np.square(data[:, :whole]).reshape(self.channels, -1, self._step)
             self._energies.append(squares.mean(axis=2).sum(axis=0))
         self._pending = data[:, whole:]
+        return weighted
 
     def _steps(self) -> np.ndarray:
         return np.concatenate(self._energies) if self._energies else np.zeros(0)
@@ -132,29 +134,102 @@ def _interpolation_phases(factor: int = OVERSAMPLING, taps_per_phase: int = 32) 
     return phases[::-1].astype(np.float32)  # reversed rows: a sliding window times this = convolution
 
 
-class TruePeakDetector:
-    """Streaming 4x oversampled peak, one value per input sample (the max over channels and phases).
+SUB_BLOCK = 64
 
-    The values lag the input by :attr:`delay` samples (the interpolation filter's group delay).
+
+class TruePeakDetector:
+    """Streaming 4x oversampled peak, per sample (max over channels and phases) or per block.
+
+    Values lag the input by :attr:`delay` samples (the interpolation filter's group delay).
+
+    The FIR is the expensive part, so it only runs where it can matter: an inter-sample value can
+    exceed the local sample peak by at most the L1 norm of a phase's taps (:attr:`overshoot`), so a
+    stretch whose samples times that bound stay below the level of interest is settled without it.
     """
 
     def __init__(self, channels: int) -> None:
         self._phases = _interpolation_phases()
-        self._context = np.zeros((channels, self._phases.shape[0] - 1), dtype=np.float32)
-        self.delay = (self._phases.shape[0] - 1) // 2
+        self._between = np.ascontiguousarray(self._phases[:, 1:])
+        self._rows = self._phases.shape[0]
+        self._context = np.zeros((channels, self._rows - 1), dtype=np.float32)
+        self.delay = (self._rows - 1) // 2
+        self.overshoot = float(np.abs(self._phases).sum(axis=0).max())
+        self._offsets = np.arange(self._rows)
 
-    def envelope(self, block: np.ndarray) -> np.ndarray:
+    def _advance(self, block: np.ndarray) -> np.ndarray:
         block = np.atleast_2d(block).astype(np.float32, copy=False)
         data = np.concatenate([self._context, block], axis=1)
         self._context = data[:, data.shape[1] - self._context.shape[1]:]
-        rows, n = self._phases.shape[0], block.shape[1]
-        # Phase 0 reproduces the samples themselves (delayed); only the in-between phases need the FIR.
-        between = np.ascontiguousarray(self._phases[:, 1:].T)
-        peak = np.abs(data[:, self.delay:self.delay + n]).max(axis=0)
+        return data
+
+    def _bounds(self, data: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per sub-block: the largest |sample| any of its outputs can see, and the sample peak."""
+        from scipy import ndimage
+
+        window_max = ndimage.maximum_filter1d(np.abs(data).max(axis=0), size=self._rows,
+                                              origin=-(self._rows // 2))[:n]
+        blocks = -(-n // SUB_BLOCK)
+        padded = np.zeros(blocks * SUB_BLOCK, np.float32)
+        padded[:n] = window_max
+        return padded.reshape(blocks, SUB_BLOCK).max(axis=1), window_max
+
+    def _exact(self, data: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+        """Oversampled peaks of whole sub-blocks, shaped (len(blocks), SUB_BLOCK).
+
+        Each sub-block's samples plus the filter's reach are gathered once, then every output is a
+        window of them times the polyphase matrix.
+        """
+        n = data.shape[1] - (self._rows - 1)
+        reach = np.arange(SUB_BLOCK + self._rows - 1)
+        starts = blocks * SUB_BLOCK
+        gather = np.minimum(starts[:, None] + reach, data.shape[1] - 1)
+        peak = np.zeros((blocks.size, SUB_BLOCK), np.float32)
         for channel in data:
-            stacked = np.stack([channel[m:m + n] for m in range(rows)])  # (rows, n), contiguous
-            np.maximum(peak, np.abs(between @ stacked).max(axis=0), out=peak)
-        return peak
+            spans = channel[gather]  # (blocks, SUB_BLOCK + rows - 1)
+            windows = np.lib.stride_tricks.sliding_window_view(spans, self._rows, axis=1)
+            np.maximum(peak, np.abs(windows @ self._between).max(axis=2), out=peak)
+            np.maximum(peak, np.abs(spans[:, self.delay:self.delay + SUB_BLOCK]), out=peak)
+        valid = (starts[:, None] + np.arange(SUB_BLOCK)) < n
+        return np.where(valid, peak, 0.0)
+
+    def envelope(self, block: np.ndarray, *, floor: float = 0.0) -> np.ndarray:
+        """Per-sample peaks. Where even the bound stays under ``floor`` the bound is returned
+        instead of the exact value: never lower than the truth, and cheap."""
+        data = self._advance(block)
+        n = data.shape[1] - (self._rows - 1)
+        block_bound, window_max = self._bounds(data, n)
+        out = window_max * np.float32(self.overshoot)
+        blocks = np.flatnonzero(block_bound * self.overshoot >= floor)
+        if blocks.size:
+            exact = self._exact(data, blocks)
+            full = np.zeros(block_bound.size * SUB_BLOCK, np.float32)
+            full.reshape(-1, SUB_BLOCK)[blocks] = exact
+            mask = np.zeros(block_bound.size, bool)
+            mask[blocks] = True
+            take = np.repeat(mask, SUB_BLOCK)[:n]
+            out[take] = full[:n][take]
+        return out
+
+    def max_peak(self, block: np.ndarray, *, at_least: float = 0.0) -> float:
+        """The block's true peak, or ``at_least`` when nothing in it can beat that.
+
+        Sub-blocks are settled loudest first; the search stops once no remaining bound can win.
+        """
+        data = self._advance(block)
+        n = data.shape[1] - (self._rows - 1)
+        block_bound, _ = self._bounds(data, n)
+        best = max(at_least, float(np.abs(data[:, self.delay:self.delay + n]).max()) if n else 0.0)
+        order = np.argsort(block_bound)[::-1]
+        order = order[block_bound[order] * self.overshoot > best]
+        start, size = 0, 16
+        while start < order.size:
+            batch = order[start:start + size]
+            batch = batch[block_bound[batch] * self.overshoot > best]
+            if batch.size == 0:
+                break
+            best = max(best, float(self._exact(data, batch).max()))
+            start, size = start + size, size * 4
+        return best
 
 
 class TruePeakMeter:
@@ -169,13 +244,12 @@ class TruePeakMeter:
         if block.size == 0:
             return
         self.sample_peak = max(self.sample_peak, float(np.abs(block).max()))
-        self.true_peak = max(self.true_peak, float(self._detector.envelope(block).max()))
+        self.true_peak = self._detector.max_peak(block, at_least=self.true_peak)
 
     def flush(self) -> None:
         """Push the filter's tail through so the last samples' inter-sample peaks count."""
-        channels = self._detector._context.shape[0]
-        tail = np.zeros((channels, self._detector._context.shape[1]), dtype=np.float32)
-        self.true_peak = max(self.true_peak, float(self._detector.envelope(tail).max()))
+        tail = np.zeros_like(self._detector._context)
+        self.true_peak = self._detector.max_peak(tail, at_least=self.true_peak)
 
     @property
     def true_peak_dbtp(self) -> float:

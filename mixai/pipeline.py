@@ -176,33 +176,37 @@ def _predictor_name(predictor, model_path) -> str:
 
 
 class _Render:
-    """The chain output kept for the loudness stage: audio, peak envelope and K-weighted power."""
+    """The chain output kept for the loudness stage: audio and its K-weighted power per sample."""
 
     def __init__(self, source: _Source, settings: Settings, input_lufs: float) -> None:
         rate, channels = source.sample_rate, source.channels
         tmp = default_temp_dir()
         self.audio = FrameStore(channels, expected_frames=source.frames, directory=tmp)
-        self.envelope = PeakEnvelope(channels, expected_frames=source.frames, directory=tmp)
         self.power = FrameStore(1, expected_frames=source.frames, directory=tmp)
+        self.envelope: PeakEnvelope | None = None
         self.sample_rate = rate
         chain = ChainRenderer(settings, rate, input_gain_db=REFERENCE_LUFS - input_lufs)
-        sos = _k_weighting_sos(rate)
-        from scipy import signal
-        zi = np.zeros((sos.shape[0], channels, 2))
         self.meter = LoudnessMeter(rate, channels)
         for block in source.blocks():
             out = chain.process(block)
             self.audio.append(out)
-            self.envelope.add(out)
-            self.meter.add(out)
-            weighted, zi = signal.sosfilt(sos, out, axis=-1, zi=zi)
+            weighted = self.meter.add(out)
             self.power.append(np.square(weighted).sum(axis=0, dtype=np.float32)[None, :])
-        self.envelope.finish()
         self.frames = self.audio.frames
 
+    def peak_envelope(self, ceiling_dbtp: float, gain_db: float, chunk: int) -> PeakEnvelope:
+        """The envelope, (re)built when a gain above the one it was built for is asked about."""
+        if self.envelope is None or gain_db > self.envelope.max_gain_db:
+            if self.envelope is not None:
+                self.envelope.close()
+            self.envelope = PeakEnvelope(self.audio, ceiling_dbtp=ceiling_dbtp, max_gain_db=gain_db + 12.0,
+                                         chunk_frames=chunk, directory=default_temp_dir())
+        return self.envelope
+
     def close(self) -> None:
-        for store in (self.audio, self.envelope, self.power):
-            store.close()
+        for store in (self.audio, self.power, self.envelope):
+            if store is not None:
+                store.close()
 
 
 def _step_frames(rate: int) -> int:
@@ -217,7 +221,8 @@ def _estimate_limited_lufs(render: _Render, limiter: TruePeakLimiter, gain_db: f
     """
     step = _step_frames(render.sample_rate)
     meter = LoudnessMeter(render.sample_rate, 1)
-    for i, g in enumerate(limiter.gain_curves(render.envelope, render.frames, gain_db=gain_db,
+    envelope = render.peak_envelope(limiter.ceiling_dbtp, gain_db, chunk)
+    for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
                                               chunk_frames=chunk)):
         p = render.power.read(i * chunk, i * chunk + g.size)[0] * np.square(g)
         whole = (p.size // step) * step
@@ -253,7 +258,8 @@ def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chun
     meter = LoudnessMeter(render.sample_rate, render.audio.channels)
     peaks = TruePeakMeter(render.audio.channels)
     deepest = 0.0
-    for i, g in enumerate(limiter.gain_curves(render.envelope, render.frames, gain_db=gain_db,
+    envelope = render.peak_envelope(limiter.ceiling_dbtp, gain_db, chunk)
+    for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
                                               chunk_frames=chunk)):
         block = render.audio.read(i * chunk, i * chunk + g.size) * g
         meter.add(block)

@@ -224,8 +224,10 @@ class ParameterSpec:
     def from_unit(self, unit: float) -> float:
         unit = min(1.0, max(0.0, unit))
         if self.scale == "log":
-            return float(math.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low))))
-        return float(self.low + unit * (self.high - self.low))
+            value = math.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + unit * (self.high - self.low)
+        return float(min(self.high, max(self.low, value)))  # exp/log round-off must not leave the range
 
 
 def _walk(cls: type, prefix: str) -> Iterator[ParameterSpec]:

@@ -1,0 +1,86 @@
+"""Test material made on the spot: synthesised band loops in several states, and a FluidSynth
+rendering of a music21 chorale when the renderer is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from scipy import signal
+
+SR = 44100
+
+
+def band_loop(seconds: float = 12.0, seed: int = 3, sr: int = SR) -> np.ndarray:
+    """The bundled example's synthesiser: drums, bass, pads, lead; stereo, about -30 LUFS."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "make_example.py"
+    spec = importlib.util.spec_from_file_location("make_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    audio = module.make_song(seconds, seed=seed)
+    if sr != SR:
+        audio = signal.resample_poly(audio, sr, SR, axis=1).astype(np.float32)
+    return audio
+
+
+def dense_loud(seconds: float = 12.0, seed: int = 4) -> np.ndarray:
+    """Already-loud, squashed material (hard-clipped near full scale, around -7 LUFS)."""
+    x = band_loop(seconds, seed) * 12.0
+    return np.tanh(x * 1.5).astype(np.float32) * 0.98
+
+
+def sparse_quiet(seconds: float = 12.0, seed: int = 5) -> np.ndarray:
+    """Quiet, sparse plucked notes with long silences between them (around -38 LUFS)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    out = np.zeros(n)
+    t = np.arange(int(1.5 * SR)) / SR
+    for start in np.arange(0.2, seconds - 1.5, 1.7):
+        f = rng.choice([220.0, 261.6, 329.6, 392.0, 523.3])
+        note = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 6)) * np.exp(-t * 3.0)
+        i = int(start * SR)
+        out[i:i + t.size] += note * rng.uniform(0.3, 1.0)
+    out *= 0.02 / np.abs(out).max()
+    return np.stack([out, 0.8 * out]).astype(np.float32)
+
+
+def render_chorale(tmp: Path, seconds: float = 12.0) -> np.ndarray | None:
+    """A Bach chorale from music21's offline corpus, rendered with FluidSynth (None if unavailable)."""
+    sf2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    if shutil.which("fluidsynth") is None or not sf2.exists():
+        return None
+    try:
+        from music21 import corpus
+    except ImportError:
+        return None
+    midi, wav = tmp / "chorale.mid", tmp / "chorale.wav"
+    corpus.parse("bach/bwv66.6").write("midi", fp=str(midi))
+    subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", str(SR), "-g", "0.6", str(sf2), str(midi)],
+                   check=True, capture_output=True, timeout=120)
+    from mixai.audio import load
+
+    audio, _ = load(wav)
+    return audio[:, : int(seconds * SR)]
+
+
+def write(path: Path, audio: np.ndarray, sr: int = SR, subtype: str = "FLOAT") -> Path:
+    import soundfile as sf
+
+    sf.write(str(path), np.atleast_2d(audio).T, sr, subtype=subtype)
+    return path
+
+
+def lufs(audio: np.ndarray, sr: int = SR) -> float:
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(sr).integrated_loudness(np.atleast_2d(audio).T.astype(np.float64)))
+
+
+def true_peak_resample_dbtp(audio: np.ndarray) -> float:
+    """An independent 4x true-peak measure (scipy's polyphase resampler)."""
+    up = signal.resample_poly(np.atleast_2d(audio).astype(np.float64), 4, 1, axis=1)
+    return float(20 * np.log10(max(np.abs(up).max(), np.abs(audio).max())))

@@ -1,0 +1,67 @@
+"""The streaming meters against pyloudnorm and an independent true-peak measure."""
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+import material
+from mixai.loudness import LoudnessMeter, TruePeakDetector, integrated_lufs, true_peak_dbtp
+
+SR = 44100
+
+
+@pytest.mark.parametrize("make", [material.band_loop, material.sparse_quiet, material.dense_loud])
+def test_integrated_loudness_matches_pyloudnorm(make):
+    x = make(10.0)
+    expected = pyloudnorm.Meter(SR).integrated_loudness(x.T.astype(np.float64))
+    assert abs(integrated_lufs(x, SR) - expected) < 0.02
+
+
+def test_streaming_blocks_equal_whole_file():
+    x = material.band_loop(10.0)
+    meter = LoudnessMeter(SR, 2)
+    for start in range(0, x.shape[1], 12_345):  # block size unrelated to the 100 ms step
+        meter.add(x[:, start:start + 12_345])
+    assert abs(meter.integrated_lufs() - integrated_lufs(x, SR)) < 1e-6
+
+
+def test_mono_and_other_rates_match_pyloudnorm():
+    for rate in (8000, 22050, 48000, 96000):
+        t = np.arange(rate * 5) / rate
+        x = (0.1 * np.sin(2 * np.pi * 997 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.5 * t)))[None, :]
+        expected = pyloudnorm.Meter(rate).integrated_loudness(x[0])
+        assert abs(integrated_lufs(x.astype(np.float32), rate) - expected) < 0.05, rate
+
+
+def test_silence_is_minus_infinity():
+    assert integrated_lufs(np.zeros((2, SR * 3), np.float32), SR) == -np.inf
+
+
+def test_loudness_range_orders_dynamic_material():
+    steady = material.dense_loud(20.0)
+    ramp = material.band_loop(20.0) * np.linspace(0.05, 1.0, 20 * SR, dtype=np.float32)
+    m1, m2 = LoudnessMeter(SR, 2), LoudnessMeter(SR, 2)
+    m1.add(steady)
+    m2.add(ramp)
+    assert m2.loudness_range_lu() > m1.loudness_range_lu() + 5
+
+
+def test_true_peak_sees_intersample_overs():
+    t = np.arange(SR) / SR
+    sine = np.sin(2 * np.pi * SR / 4 * t + np.pi / 4)[None, :].astype(np.float32)  # samples at +-0.707
+    assert 20 * np.log10(np.abs(sine).max()) < -2.9
+    assert abs(true_peak_dbtp(sine) - 0.0) < 0.15
+
+
+def test_true_peak_agrees_with_independent_resampler():
+    for make in (material.band_loop, material.dense_loud):
+        x = make(8.0)
+        assert abs(true_peak_dbtp(x) - material.true_peak_resample_dbtp(x)) < 0.1
+
+
+def test_cheap_envelope_never_reads_low():
+    x = material.band_loop(5.0)
+    exact = TruePeakDetector(2).envelope(x)
+    cheap = TruePeakDetector(2).envelope(x, floor=0.05)
+    assert (cheap >= exact - 1e-7).all()
+    assert np.array_equal(cheap[exact >= 0.05], exact[exact >= 0.05])

@@ -1,0 +1,87 @@
+"""End-to-end mastering: loudness on target, true peak under the ceiling, neutral transparency."""
+
+import numpy as np
+import pytest
+
+import material
+from mixai.errors import InputError
+from mixai.loudness import true_peak_dbtp
+from mixai.pipeline import MasterOptions, master_array, master_file
+from mixai.settings import Output, Settings, neutral_settings
+
+SR = 44100
+MATERIAL = {"dense_loud": material.dense_loud, "sparse_quiet": material.sparse_quiet,
+            "band_loop": material.band_loop}
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return {name: make(10.0) for name, make in MATERIAL.items()}
+
+
+@pytest.mark.parametrize("target", [-23.0, -16.0, -14.0, -11.0, -8.0])
+@pytest.mark.parametrize("name", list(MATERIAL))
+def test_loudness_and_ceiling(sources, name, target):
+    out, report = master_array(sources[name], SR, predictor="dsp",
+                               options=MasterOptions(target_lufs=target, ceiling_dbtp=-1.0))
+    assert abs(material.lufs(out) - target) <= 0.2
+    assert true_peak_dbtp(out) <= -1.0
+    assert material.true_peak_resample_dbtp(out) <= -1.0 + 0.02
+    assert report.after["true_peak_dbtp"] <= -1.0
+
+
+def test_rendered_chorale(chorale):
+    for target, ceiling in ((-14.0, -1.0), (-9.0, -0.3)):
+        out, _ = master_array(chorale, SR, predictor="dsp",
+                              options=MasterOptions(target_lufs=target, ceiling_dbtp=ceiling))
+        assert abs(material.lufs(out) - target) <= 0.2
+        assert true_peak_dbtp(out) <= ceiling
+
+
+def test_neutral_settings_only_change_level(sources):
+    x = sources["band_loop"]
+    settings = neutral_settings(Output(target_lufs=-30.0, ceiling_dbtp=0.0))
+    out, report = master_array(x, SR, settings=settings, options=MasterOptions(target_lufs=-30.0, ceiling_dbtp=0.0))
+    assert report.max_limiting_db < 1e-4  # float32 gain curve round-off only
+    ratio = out / np.where(np.abs(x) > 1e-3, x, np.nan)
+    gains = ratio[np.isfinite(ratio)]
+    assert np.ptp(gains) < 1e-4 * np.median(gains)
+
+
+def test_settings_change_the_spectrum(sources):
+    """A +6 dB high shelf must show up as more energy above 10 kHz than the neutral master."""
+    from mixai.settings import EQ, HighShelf
+    x = sources["band_loop"]
+    opts = MasterOptions(target_lufs=-20.0, ceiling_dbtp=0.0)
+    flat, _ = master_array(x, SR, settings=Settings(), options=opts)
+    bright, _ = master_array(x, SR, settings=Settings(eq=EQ(high_shelf=HighShelf(6000.0, 6.0))), options=opts)
+
+    def top_ratio(a):
+        spec = np.abs(np.fft.rfft(a.mean(axis=0))) ** 2
+        f = np.fft.rfftfreq(a.shape[1], 1 / SR)
+        return spec[f > 10000].sum() / spec.sum()
+    assert 10 * np.log10(top_ratio(bright) / top_ratio(flat)) > 3.0
+
+
+def test_amount_zero_gives_neutral_chain(loop_wav, tmp_path):
+    report = master_file(loop_wav, None, predictor="dsp", dry_run=True, options=MasterOptions(amount=0.0))
+    assert report.settings.is_neutral
+
+
+def test_reference_matching_moves_toward_reference(tmp_path):
+    """Mastering a dull track against a bright reference must brighten it."""
+    from scipy import signal
+    from mixai.analysis import analyze_array
+    x = material.band_loop(10.0)
+    bright = signal.lfilter(*signal.butter(1, 3000, "highpass", fs=SR), x, axis=1).astype(np.float32) + 0.3 * x
+    ref = material.write(tmp_path / "ref.wav", bright / np.abs(bright).max() * 0.5)
+    out, report = master_array(x, SR, predictor="dsp", target=str(ref), options=MasterOptions(target_lufs=-14))
+    assert report.target.startswith("reference:")
+    before = analyze_array(x, SR).features["spectral_centroid_oct"]
+    after = analyze_array(out, SR).features["spectral_centroid_oct"]
+    assert after > before + 0.2
+
+
+def test_silent_array_is_rejected():
+    with pytest.raises(InputError, match="silent"):
+        master_array(np.zeros((2, SR * 2), np.float32), SR, predictor="dsp")
