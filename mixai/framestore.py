@@ -20,13 +20,14 @@ class FrameStore:
     """Append (channels, samples) float32 blocks, then read any range back (zeros outside)."""
 
     def __init__(self, channels: int, *, expected_frames: int = 0, directory: str | None = None,
-                 memory_limit_bytes: int = MEMORY_LIMIT_BYTES) -> None:
+                 memory_limit_bytes: int | None = None) -> None:
         self.channels = channels
         self.frames = 0
         self._blocks: list[np.ndarray] | None = []
         self._array: np.ndarray | None = None
         self._file = None
-        if expected_frames * channels * 4 > memory_limit_bytes:
+        limit = MEMORY_LIMIT_BYTES if memory_limit_bytes is None else memory_limit_bytes
+        if expected_frames * channels * 4 > limit:
             self._blocks = None
             self._file = tempfile.TemporaryFile(prefix="mixai-render-", dir=directory)
 

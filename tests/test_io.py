@@ -1,0 +1,65 @@
+"""Atomic writes: an interrupted render leaves neither the output nor a temporary file."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import material
+from mixai import audio as audio_io
+from mixai import pipeline
+from mixai.pipeline import MasterOptions, master_file
+
+
+def test_interrupted_master_leaves_nothing(tmp_path, loop_wav, monkeypatch):
+    out = tmp_path / "out.wav"
+    real_write = audio_io.AtomicWriter.write
+    calls = {"n": 0}
+
+    def dying_write(self, block):
+        calls["n"] += 1
+        real_write(self, block)
+        raise KeyboardInterrupt  # as if Ctrl-C arrived mid-write
+
+    monkeypatch.setattr(audio_io.AtomicWriter, "write", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        master_file(loop_wav, out, predictor="dsp")
+    assert calls["n"] == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_file_survives_failed_overwrite(tmp_path, loop_wav, monkeypatch):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"previous master")
+    monkeypatch.setattr(pipeline, "_write_final", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError):
+        master_file(loop_wav, out, predictor="dsp", options=MasterOptions(overwrite=True))
+    assert out.read_bytes() == b"previous master"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
+
+
+def test_sixteen_bit_dither_is_unbiased(tmp_path):
+    x = (np.random.default_rng(0).standard_normal((2, 44100)) * 0.1).astype(np.float32)
+    path = audio_io.save(tmp_path / "d.wav", x, 44100, bit_depth=16)
+    y, _ = sf.read(path, dtype="float32")
+    err = (y.T - x) * 32767
+    assert abs(err.mean()) < 0.02 and 0.4 < err.std() < 0.6 and np.abs(err).max() <= 1.6
+
+
+def test_long_render_spills_to_disk(tmp_path, monkeypatch):
+    """Renders above the memory limit go to a temporary file and come back identical."""
+    from mixai import framestore
+    stores = []
+    real_init = framestore.FrameStore.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        stores.append(self)
+
+    monkeypatch.setattr(framestore.FrameStore, "__init__", recording_init)
+    monkeypatch.setattr(framestore, "MEMORY_LIMIT_BYTES", 1024)
+    x = material.band_loop(6.0)
+    out_disk, _ = pipeline.master_array(x, 44100, predictor="dsp")
+    assert stores and all(s.on_disk for s in stores)
+    monkeypatch.setattr(framestore, "MEMORY_LIMIT_BYTES", 1 << 30)
+    out_mem, _ = pipeline.master_array(x, 44100, predictor="dsp")
+    assert np.array_equal(out_disk, out_mem)
