@@ -22,7 +22,7 @@ BAND_EDGES_HZ = (30.0, 60.0, 120.0, 250.0, 500.0, 1000.0, 2000.0, 3000.0, 4500.0
                  12000.0, 16000.0)
 BAND_FLOOR_DB = -80.0
 FRAME_SECONDS = 0.05
-EXCERPT_MAX_SECONDS = 180.0
+EXCERPT_MAX_SECONDS = 60.0
 
 FEATURE_NAMES: tuple[str, ...] = (
     *(f"band_db_{int(lo)}_{int(hi)}" for lo, hi in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])),
