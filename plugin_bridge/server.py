@@ -1,0 +1,143 @@
+"""The UDP side: one receive thread, reply encoding and sending, start-up and clean shutdown.
+
+Datagrams are handled one at a time by python-osc's :class:`BlockingOSCUDPServer` machinery, but
+with our own request handler: the raw bytes go to :meth:`Bridge.handle_datagram` inside a
+try/except, so a malformed packet gets an error reply instead of killing the loop (python-osc's
+dispatcher can raise on such datagrams). Nothing in this thread waits on audio work: jobs are
+queued to the worker processes and their results are sent from the pool's event thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import socketserver
+import threading
+from typing import Any
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_server import BlockingOSCUDPServer
+
+from plugin_bridge.handlers import MAX_REPLY_BYTES, PREFIX, Bridge
+from plugin_bridge.jobs import WorkerPool
+from plugin_bridge.paths import Roots
+
+log = logging.getLogger("plugin_bridge.server")
+
+
+def encode(address: str, args: tuple[Any, ...]) -> bytes:
+    builder = OscMessageBuilder(address=address)
+    for a in args:
+        if isinstance(a, bool):
+            builder.add_arg(a)
+        elif isinstance(a, int):
+            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_INT if -2**31 <= a < 2**31
+                            else OscMessageBuilder.ARG_TYPE_INT64)
+        elif isinstance(a, float):
+            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_FLOAT)
+        else:
+            builder.add_arg(str(a), OscMessageBuilder.ARG_TYPE_STRING)
+    return builder.build().dgram
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: "_UDPServer"
+
+    def handle(self) -> None:
+        data, _sock = self.request
+        try:
+            self.server.bridge_server.datagram(data, self.client_address)
+        except Exception:  # never let one datagram stop the loop
+            log.exception("unexpected error handling a datagram")
+
+
+class _UDPServer(BlockingOSCUDPServer):
+    def __init__(self, address: tuple[str, int], bridge_server: "BridgeServer") -> None:
+        self.bridge_server = bridge_server
+        socketserver.UDPServer.__init__(self, address, _Handler)
+        self.max_packet_size = 65535
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        return True  # python-osc drops non-OSC datagrams silently; we answer them with an error
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.exception("error handling a datagram from %s", client_address)
+
+
+class BridgeServer:
+    """Owns the socket, the :class:`Bridge` (request logic) and the :class:`WorkerPool`."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 9000, reply_port: int = 9001,
+                 roots: list[str], workers: int = 2, queue: int = 8, allow_remote_daw: bool = False,
+                 start_method: str = "forkserver", warm: bool = True, cancel_grace_s: float = 3.0) -> None:
+        self.roots = Roots(roots)
+        self._send_lock = threading.Lock()
+        self._out = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.bridge = Bridge(self.roots, None, reply_port=reply_port, send=self.send,
+                             allow_remote_daw=allow_remote_daw)
+        self.pool = WorkerPool(workers, queue, self.roots.paths, self.bridge.on_job_event,
+                               start_method=start_method, warm=warm, cancel_grace_s=cancel_grace_s)
+        self.bridge.pool = self.pool
+        self.udp = _UDPServer((host, port), self)
+        self.address = self.udp.server_address
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # --- I/O -------------------------------------------------------------------------------------
+    def datagram(self, data: bytes, sender: tuple[str, int]) -> None:
+        replies = self.bridge.handle_datagram(data, sender)
+        dest = self.bridge.reply_address(sender)
+        for address, args in replies:
+            self.send(dest, address, args)
+
+    def send(self, dest: tuple[str, int], address: str, args: tuple[Any, ...]) -> None:
+        try:
+            data = encode(address, args)
+        except Exception as exc:
+            log.error("cannot encode reply %s: %s", address, exc)
+            return
+        if len(data) > MAX_REPLY_BYTES:
+            ident = args[0] if args and isinstance(args[0], str) else ""
+            data = encode(f"{PREFIX}/error", (ident, address, f"reply too large ({len(data)} bytes)"))
+        try:
+            self._out.sendto(data, dest)
+        except OSError as exc:  # unreachable client, buffer full: drop, like UDP does
+            log.debug("cannot send %s to %s: %s", address, dest, exc)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.pool.start()
+        self._thread = threading.Thread(target=self.udp.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="bridge-udp", daemon=True)
+        self._thread.start()
+        log.info("listening on %s:%d (replies to port %d), roots: %s", self.address[0], self.address[1],
+                 self.bridge.reply_port, ", ".join(self.roots.paths))
+
+    def stop(self) -> None:
+        log.info("shutting down")
+        self.pool.begin_shutdown()
+        self.udp.shutdown()
+        self.udp.server_close()
+        self.pool.shutdown()
+        self._out.close()
+        log.info("stopped")
+
+    def run_until_signal(self) -> None:
+        """Serve until SIGINT or SIGTERM, then stop cleanly."""
+        def _stop(signum: int, frame: Any) -> None:
+            self.pool.begin_shutdown()
+            self._stop.set()
+
+        previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            while not self._stop.wait(0.5):
+                pass
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            self.stop()
+
+
+__all__ = ["BridgeServer", "encode"]
