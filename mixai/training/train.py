@@ -1,0 +1,221 @@
+"""Train the mastering predictor (an MLP) on the cached examples and export it to ONNX.
+
+    python -m mixai.training.train --data data/dataset --seed 0 --out models/mixai-master.onnx
+
+Input: the 48-value vector ``concat(features of the audio, features of the target)``. The network
+standardises it with the train split's mean and std (stored as buffers, so they are part of the
+exported graph), appends the standardised difference ``target - audio``, and runs a ReLU MLP to 22
+sigmoid outputs: the settings vector in [0, 1] (:meth:`mixai.settings.Settings.to_vector`).
+
+Loss: a weighted L1 in parameter space. Gains, ratio, width and wet are always weighted; the
+frequency and Q of a band are weighted by how much that band's label gain matters (|gain| / 12 dB),
+the compressor's threshold and times only when the label compressor is on, the reverb's room and
+damping only when the label adds reverb. The parameter of a band that does nothing carries no
+information, so it must not pull the network.
+
+Deterministic for a given ``--seed`` (deterministic torch algorithms, seeded shuffling), on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mixai.features import FEATURE_COUNT
+from mixai.settings import PARAMETER_NAMES, PARAMETERS
+
+INPUTS = 2 * FEATURE_COUNT
+OUTPUTS = len(PARAMETERS)
+
+
+class MasterNet(nn.Module):
+    """(batch, 48) raw features -> (batch, 22) settings in [0, 1]; normalisation inside the graph."""
+
+    def __init__(self, hidden: int = 256, layers: int = 3, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(INPUTS))
+        self.register_buffer("std", torch.ones(INPUTS))
+        self.register_buffer("diff_std", torch.ones(FEATURE_COUNT))
+        blocks: list[nn.Module] = []
+        width = INPUTS + FEATURE_COUNT
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), nn.ReLU()]
+            if dropout:
+                blocks.append(nn.Dropout(dropout))
+            width = hidden
+        blocks.append(nn.Linear(width, OUTPUTS))
+        self.net = nn.Sequential(*blocks)
+        self.hidden, self.layers = hidden, layers
+
+    def set_normalisation(self, x: np.ndarray) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        diff = x[:, FEATURE_COUNT:] - x[:, :FEATURE_COUNT]
+        self.mean.copy_(torch.tensor(x.mean(axis=0), dtype=torch.float32))
+        self.std.copy_(torch.tensor(np.maximum(x.std(axis=0), 1e-3), dtype=torch.float32))
+        self.diff_std.copy_(torch.tensor(np.maximum(diff.std(axis=0), 1e-3), dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean) / self.std
+        diff = (x[:, FEATURE_COUNT:] - x[:, :FEATURE_COUNT]) / self.diff_std
+        return torch.sigmoid(self.net(torch.cat([z, diff], dim=1)))
+
+
+def _index(name: str) -> int:
+    return PARAMETER_NAMES.index(name)
+
+
+def loss_weights(labels: torch.Tensor) -> torch.Tensor:
+    """Per-example, per-parameter weights for the L1 loss (see the module docstring)."""
+    w = torch.ones_like(labels)
+
+    def gain_db(name: str) -> torch.Tensor:
+        spec = PARAMETERS[_index(name)]
+        return spec.low + labels[:, _index(name)] * (spec.high - spec.low)
+
+    for band in ("low_shelf", "low_mid", "mid", "high_mid", "high_shelf"):
+        g = gain_db(f"eq.{band}.gain_db").abs() / 12.0
+        w[:, _index(f"eq.{band}.gain_db")] = 3.0
+        w[:, _index(f"eq.{band}.freq_hz")] = 0.05 + 2.0 * g
+        if band not in ("low_shelf", "high_shelf"):
+            w[:, _index(f"eq.{band}.q")] = 0.05 + 1.0 * g
+    comp_on = (labels[:, _index("compressor.ratio")] > 1e-4).float()
+    w[:, _index("compressor.ratio")] = 2.0
+    for name in ("threshold_db", "attack_ms", "release_ms"):
+        w[:, _index(f"compressor.{name}")] = 0.05 + comp_on * (1.5 if name == "threshold_db" else 0.5)
+    w[:, _index("stereo.width")] = 3.0
+    wet_on = (labels[:, _index("reverb.wet")] > 1e-4).float()
+    w[:, _index("reverb.wet")] = 2.0
+    for name in ("room_size", "damping"):
+        w[:, _index(f"reverb.{name}")] = 0.05 + 0.5 * wet_on
+    return w
+
+
+def weighted_l1(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    w = loss_weights(labels)
+    return (w * (pred - labels).abs()).sum(dim=1).mean() / w.mean(dim=1).mean() / OUTPUTS
+
+
+def _inputs(split: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([split["audio"], split["target"]], axis=1).astype(np.float32)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 300, batch: int = 256,
+          lr: float = 2e-3, hidden: int = 256, layers: int = 3, dropout: float = 0.1,
+          weight_decay: float = 1e-4, progress: bool = True, device: str | None = None
+          ) -> tuple[MasterNet, dict]:
+    """Fit the network; returns it (on CPU, eval mode, best val epoch) and a history dict."""
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    x_train, y_train = _inputs(train_split), train_split["label"].astype(np.float32)
+    x_val, y_val = _inputs(val_split), val_split["label"].astype(np.float32)
+    model = MasterNet(hidden=hidden, layers=layers, dropout=dropout)
+    model.set_normalisation(x_train)
+    model.to(dev)
+    xt, yt = torch.tensor(x_train, device=dev), torch.tensor(y_train, device=dev)
+    xv, yv = torch.tensor(x_val, device=dev), torch.tensor(y_val, device=dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = max(1, -(-len(xt) // batch))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                pct_start=0.1)
+    generator = torch.Generator().manual_seed(seed)
+    best = (float("inf"), -1, None)
+    history: dict[str, list] = {"train": [], "val": []}
+    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(xt), generator=generator).to(dev)
+        total = 0.0
+        for i in range(steps_per_epoch):
+            idx = order[i * batch:(i + 1) * batch]
+            loss = weighted_l1(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss) * len(idx)
+        model.eval()
+        with torch.no_grad():
+            val = float(weighted_l1(model(xv), yv))
+        history["train"].append(total / len(xt))
+        history["val"].append(val)
+        if val < best[0]:
+            best = (val, epoch, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        bar.set_postfix(train=f"{total / len(xt):.4f}", val=f"{val:.4f}", best=f"{best[0]:.4f}@{best[1]}")
+    bar.close()
+    model = model.cpu()
+    model.load_state_dict(best[2])
+    model.eval()
+    history.update(best_val=best[0], best_epoch=best[1], hidden=hidden, layers=layers, dropout=dropout,
+                   epochs=epochs, batch=batch, lr=lr, weight_decay=weight_decay)
+    return model, history
+
+
+def per_parameter_val_error(model: MasterNet, split: dict) -> dict[str, float]:
+    with torch.no_grad():
+        pred = model(torch.tensor(_inputs(split))).numpy()
+    err = np.abs(pred - split["label"])
+    return {name: round(float(err[:, i].mean()), 4) for i, name in enumerate(PARAMETER_NAMES)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mixai.training.train", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", default="data/dataset", help="folder with train.npz and val.npz "
+                        "(python -m mixai.training.dataset)")
+    parser.add_argument("--out", default="models/mixai-master.onnx")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-export", action="store_true")
+    args = parser.parse_args(argv)
+
+    from mixai.training.dataset import load_split
+    from mixai.training.export import export_onnx
+
+    torch.set_num_threads(args.threads)
+    data = Path(args.data)
+    train_split, val_split = load_split(data / "train.npz"), load_split(data / "val.npz")
+    began = time.perf_counter()
+    model, history = train(train_split, val_split, seed=args.seed, epochs=args.epochs, batch=args.batch,
+                           lr=args.lr, hidden=args.hidden, layers=args.layers, dropout=args.dropout)
+    seconds = time.perf_counter() - began
+    print(f"trained in {seconds:.1f} s; best val loss {history['best_val']:.4f} at epoch {history['best_epoch']}")
+    print("val mean |error| per parameter:", json.dumps(per_parameter_val_error(model, val_split)))
+    if not args.no_export:
+        info = {"training_seed": args.seed, "training_examples": int(len(train_split["label"])),
+                "training_pieces": int(train_split["pieces"]), "training_seconds": round(seconds, 1),
+                "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
+                "architecture": f"MLP 72-{'-'.join([str(args.hidden)] * args.layers)}-22 ReLU/sigmoid"}
+        path = export_onnx(model, args.out, info)
+        print(f"exported {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
