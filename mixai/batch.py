@@ -1,0 +1,413 @@
+"""Master (or mix) every track under a folder, in parallel, resumably.
+
+* **Items.** ``master`` mode: every audio file under ``IN_DIR`` (recursively) becomes
+  ``OUT_DIR/<same relative path>`` (``.wav``, or ``.flac`` for FLAC inputs). ``mix`` mode: every
+  folder that directly holds audio files is one song's stems and becomes ``OUT_DIR/<folder>.wav``.
+* **Workers.** Local worker *processes* (:class:`~concurrent.futures.ProcessPoolExecutor`, spawn) or
+  a Dask distributed cluster (``dask_address``): workers need the package and the same paths
+  (shared storage); each item runs :func:`process_item`, which writes its output atomically and
+  measures it (BS.1770 loudness, 4x true peak, frames, size, SHA-256) after writing.
+* **Manifest.** ``OUT_DIR/manifest.jsonl``, one JSON object per finished item, appended by the
+  coordinating process with a single ``O_APPEND`` write (a line is all there or, after a crash,
+  an unparsable tail that is ignored). The last line of an item wins.
+* **Resuming.** An item is skipped when its last manifest line says ``ok`` and the output still has
+  the recorded size and SHA-256; ``force`` redoes everything. Stale ``.*.part*`` temporaries left
+  by killed runs are deleted at the start. A lock file keeps two batches out of one ``OUT_DIR``.
+* **Failures.** A bad file is recorded with its error and the rest go on. A worker process that
+  dies (killed, out of memory) breaks the local pool: the unfinished items are resubmitted to a
+  fresh pool, and an item whose worker died twice is recorded as failed. The batch's result says
+  how many failed; the CLI exits 1 if any did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from mixai.audio import READ_SUFFIXES
+from mixai.errors import InputError, MixaiError, OutputError, ParameterError
+from mixai.pipeline import MasterOptions
+
+MANIFEST_NAME = "manifest.jsonl"
+LOCK_NAME = ".mixai-batch.lock"
+MODES = ("master", "mix")
+MAX_ATTEMPTS = 2
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    key: str          # the input relative to IN_DIR (a file, or a folder of stems in mix mode)
+    input: str
+    output: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """Everything a worker needs (picklable)."""
+
+    mode: str = "master"
+    options: MasterOptions = field(default_factory=MasterOptions)
+    predictor: str = "auto"
+    model_path: str | None = None
+    target: str | None = None
+    master_predictor: str = "auto"
+    master_model_path: str | None = None
+
+
+@dataclass
+class BatchResult:
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    records: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and not self.interrupted
+
+    def summary(self) -> str:
+        text = (f"{self.total} items: {self.done} done, {self.skipped} skipped (already done), "
+                f"{self.failed} failed in {self.seconds:.1f} s")
+        errors = [r for r in self.records if r.get("status") != "ok"]
+        for r in errors[:20]:
+            text += f"\n  failed: {r.get('error')}"
+        if len(errors) > 20:
+            text += f"\n  ... and {len(errors) - 20} more (see the manifest)"
+        return text
+
+
+# --- items ---------------------------------------------------------------------------------------
+
+
+def _is_audio(p: Path) -> bool:
+    return p.is_file() and p.suffix.lower() in READ_SUFFIXES and not p.name.startswith(".")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def check_dirs(in_dir: str | os.PathLike, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    src, dst = Path(in_dir), Path(out_dir)
+    if not src.is_dir():
+        raise InputError(f"{src}: input folder does not exist" if not src.exists() else f"{src}: is not a folder")
+    if dst.exists() and not dst.is_dir():
+        raise OutputError(f"{dst}: exists and is not a folder")
+    if dst.resolve() == src.resolve():
+        raise OutputError(f"{dst}: the output folder is the input folder; choose another one")
+    if _inside(src, dst):
+        raise OutputError(f"{dst}: the output folder contains the input folder; choose another one")
+    return src, dst
+
+
+def find_items(in_dir: str | os.PathLike, out_dir: str | os.PathLike, mode: str = "master") -> list[BatchItem]:
+    """The work list, sorted by key. An output folder inside the input folder is not searched."""
+    if mode not in MODES:
+        raise ParameterError(f"unknown batch mode {mode!r} (choose from {', '.join(MODES)})")
+    src, dst = check_dirs(in_dir, out_dir)
+    items = []
+    for root, dirs, files in os.walk(src):
+        root_p = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside(root_p / d, dst))
+        audio = sorted(root_p / f for f in files if _is_audio(root_p / f))
+        if mode == "master":
+            for p in audio:
+                rel = p.relative_to(src)
+                suffix = ".flac" if p.suffix.lower() == ".flac" else ".wav"
+                items.append(BatchItem(rel.as_posix(), str(p), str(dst / rel.with_suffix(suffix)), mode))
+        elif audio:
+            rel = root_p.relative_to(src)
+            name = rel.as_posix() if rel.parts else src.resolve().name
+            items.append(BatchItem(name, str(root_p), str(dst / f"{name}.wav"), mode))
+    items.sort(key=lambda i: i.key)
+    return items
+
+
+# --- one item (runs in a worker) ---------------------------------------------------------------
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def measure_output(path: str | os.PathLike) -> dict[str, Any]:
+    """Loudness, true peak, length, size and hash of a written file, read back from disk."""
+    from mixai.audio import load
+    from mixai.loudness import integrated_lufs, true_peak_dbtp
+
+    audio, rate = load(path)
+    return {"lufs": round(float(integrated_lufs(audio, rate)), 3),
+            "true_peak_dbtp": round(float(true_peak_dbtp(audio)), 3),
+            "frames": int(audio.shape[1]), "sample_rate": int(rate), "channels": int(audio.shape[0]),
+            "bytes": os.path.getsize(path), "sha256": file_digest(path)}
+
+
+def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
+    """Master or mix one item; never raises for a bad input (the record says what went wrong)."""
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"version": MANIFEST_VERSION, "key": item.key, "mode": item.mode,
+                              "input": item.input, "output": item.output, "pid": os.getpid()}
+    options = replace(config.options, overwrite=True)  # the batch decided to (re)do this item
+    try:
+        Path(item.output).parent.mkdir(parents=True, exist_ok=True)
+        if item.mode == "master":
+            from mixai.pipeline import master_file
+            report = master_file(item.input, item.output, predictor=config.predictor,
+                                 model_path=config.model_path, target=config.target, options=options)
+            record["predictor"] = report.predictor
+            record["settings"] = report.settings.to_dict()
+        else:
+            from mixai.mix import mix_files
+            report = mix_files(item.input, item.output, options=options, predictor=config.predictor,
+                               model_path=config.model_path, master_predictor=config.master_predictor,
+                               master_model_path=config.master_model_path)
+            record["predictor"] = report.predictor
+            record["settings"] = report.settings.to_dict()
+            record["warnings"] = report.warnings
+        record.update(measure_output(item.output))
+        record["status"] = "ok"
+    except MixaiError as exc:
+        record.update(status="error", error=str(exc))
+    except Exception as exc:  # a bug or a library failure on this input: report it, keep going
+        record.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    record["seconds"] = round(time.perf_counter() - t0, 3)
+    return record
+
+
+# --- manifest ----------------------------------------------------------------------------------
+
+
+def append_record(manifest: str | os.PathLike, record: dict[str, Any]) -> None:
+    """One line, one ``write`` on an ``O_APPEND`` descriptor, then fsync."""
+    line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
+    fd = os.open(manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_manifest(manifest: str | os.PathLike) -> dict[tuple[str, str], dict]:
+    """The last record per (mode, key); unparsable lines (a torn last line) are ignored."""
+    last: dict[tuple[str, str], dict] = {}
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(rec, dict) and "key" in rec and "mode" in rec:
+                    last[(rec["mode"], rec["key"])] = rec
+    except FileNotFoundError:
+        pass
+    return last
+
+
+def is_complete(item: BatchItem, record: dict | None) -> bool:
+    """Done before: the manifest says ok and the output is the very file that was measured."""
+    if not record or record.get("status") != "ok" or record.get("output") != item.output:
+        return False
+    out = Path(item.output)
+    try:
+        if not out.is_file() or out.stat().st_size != record.get("bytes"):
+            return False
+        return file_digest(out) == record.get("sha256")
+    except OSError:
+        return False
+
+
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Temporary ``.NAME.XXXX.part[.ext]`` files left behind by a killed run."""
+    removed = []
+    for p in out_dir.rglob(".*.part*"):
+        if p.is_file() and ".part" in p.name:
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+class _Lock:
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / LOCK_NAME
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_Lock":
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            raise OutputError(f"{self.path.parent}: another mixai batch is writing to this folder") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+Recorder = Callable[[dict], None]
+
+
+def _worker_init() -> None:
+    import signal
+    # Ctrl-C goes to the coordinator, which cancels and stops the workers itself; a worker that is
+    # terminated mid-item leaves only its temporary file (removed on the next run).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: Recorder) -> None:
+    import multiprocessing
+
+    attempts = {i.key: 0 for i in items}
+    pending = list(items)
+    ctx = multiprocessing.get_context("spawn")
+    while pending:
+        retry: list[BatchItem] = []
+        pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(pending))), mp_context=ctx,
+                                   initializer=_worker_init)
+        try:
+            futures = {pool.submit(process_item, item, config): item for item in pending}
+            for item in pending:
+                attempts[item.key] += 1
+            for future in as_completed(futures):
+                item = futures[future]
+                try:
+                    record(future.result())
+                except BrokenProcessPool:
+                    if attempts[item.key] < MAX_ATTEMPTS:
+                        retry.append(item)
+                    else:
+                        record({"version": MANIFEST_VERSION, "key": item.key, "mode": item.mode,
+                                "input": item.input, "output": item.output, "status": "error",
+                                "error": "the worker process died while processing it (twice)"})
+        except BaseException:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
+        pending = sorted(retry, key=lambda i: i.key)
+
+
+def _run_dask(items: list[BatchItem], config: BatchConfig, address: Any, record: Recorder) -> None:
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:  # pragma: no cover - optional dependency
+        raise ParameterError("--dask needs the 'distributed' package (pip install mixai[dist])") from None
+    client = address if isinstance(address, Client) else Client(address)
+    try:
+        futures = client.map(process_item, items, config=config, pure=False, retries=MAX_ATTEMPTS - 1)
+        keys = {f.key: item for f, item in zip(futures, items)}
+        try:
+            for future in dask_completed(futures):
+                item = keys[future.key]
+                try:
+                    record(future.result())
+                except Exception as exc:  # KilledWorker and friends: the item, not the batch, failed
+                    record({"version": MANIFEST_VERSION, "key": item.key, "mode": item.mode,
+                            "input": item.input, "output": item.output, "status": "error",
+                            "error": f"dask: {type(exc).__name__}: {exc}"})
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        if not isinstance(address, Client):
+            client.close()
+
+
+def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: BatchConfig = BatchConfig(),
+              jobs: int = 1, force: bool = False, dask_address: Any = None, progress: bool = False,
+              on_record: Recorder | None = None) -> BatchResult:
+    """Process every item under ``in_dir`` into ``out_dir``; see the module docstring."""
+    if jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    items = find_items(in_dir, out_dir, config.mode)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST_NAME
+    result = BatchResult(total=len(items))
+    t0 = time.perf_counter()
+    with _Lock(out):
+        remove_stale_temporaries(out)
+        previous = read_manifest(manifest)
+        todo = []
+        for item in items:
+            if not force and is_complete(item, previous.get((item.mode, item.key))):
+                result.skipped += 1
+            else:
+                todo.append(item)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(todo), desc=f"mixai batch ({config.mode})", unit="item")
+
+        def record(rec: dict) -> None:
+            append_record(manifest, rec)
+            result.records.append(rec)
+            if rec.get("status") == "ok":
+                result.done += 1
+            else:
+                result.failed += 1
+            if on_record:
+                on_record(rec)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=result.failed)
+
+        saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        try:
+            if todo:
+                if dask_address is not None:
+                    _run_dask(todo, config, dask_address, record)
+                else:
+                    for k in saved:  # one process per core: no nested thread pools in the workers
+                        os.environ[k] = "1"
+                    _run_local(todo, config, jobs, record)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            raise
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            if bar is not None:
+                bar.close()
+            result.seconds = time.perf_counter() - t0
+    return result
+
+
+def iter_records(manifest: str | os.PathLike) -> Iterable[dict]:
+    return read_manifest(manifest).values()
+
+
+__all__ = ["BatchItem", "BatchConfig", "BatchResult", "find_items", "process_item", "run_batch",
+           "read_manifest", "append_record", "is_complete", "measure_output", "MANIFEST_NAME"]
