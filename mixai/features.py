@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import librosa.feature  # loaded with the module, not on first use: its numba helpers take ~1 s
+import librosa.onset
 import numpy as np
 
 FEATURE_VERSION = 1
@@ -117,8 +119,6 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
     Long inputs should be passed through :class:`ExcerptSampler` first; this function uses
     every sample it is given.
     """
-    import librosa
-
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     mid = audio.mean(axis=0)
     n_fft = _n_fft(sample_rate)

@@ -199,7 +199,9 @@ class _Render:
         if self.envelope is None or gain_db > self.envelope.max_gain_db:
             if self.envelope is not None:
                 self.envelope.close()
-            self.envelope = PeakEnvelope(self.audio, ceiling_dbtp=ceiling_dbtp, max_gain_db=gain_db + 12.0,
+            # Exact where a gain up to 4 dB above this one could limit: enough for the solver's
+            # usual steps; a bigger step rebuilds it.
+            self.envelope = PeakEnvelope(self.audio, ceiling_dbtp=ceiling_dbtp, max_gain_db=gain_db + 4.0,
                                          chunk_frames=chunk, directory=default_temp_dir())
         return self.envelope
 
