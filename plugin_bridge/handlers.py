@@ -19,8 +19,8 @@ import time
 from importlib import resources
 from typing import Any, Callable
 
-from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
+from pythonosc.parsing import osc_types
 
 from plugin_bridge import __version__
 from plugin_bridge.daw import ADAPTERS, check_options, get_adapter
@@ -90,6 +90,25 @@ def _finite(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
     return obj
+
+
+# OSC 1.0 types plus the common 1.1 ones that python-osc decodes; anything else is refused
+# (python-osc would skip an unknown tag with a warning and hand over the remaining arguments).
+TYPE_TAGS = frozenset("ifsbhdtTFNIcrm[]")
+
+
+def parse_message(data: bytes) -> tuple[str, list[Any]]:
+    """(address, arguments) of one OSC message; BadRequest / ParseError on anything malformed."""
+    address, pos = osc_types.get_string(data, 0)
+    if pos < len(data):
+        if data[pos:pos + 1] != b",":
+            raise BadRequest("malformed OSC packet: no type tag string")
+        tags, _ = osc_types.get_string(data, pos)
+        bad = set(tags[1:]) - TYPE_TAGS
+        if bad:
+            raise BadRequest(f"unsupported OSC type tag {sorted(bad)[0]!r}")
+    msg = OscMessage(data)
+    return msg.address, list(msg.params)
 
 
 # --- argument coercion ------------------------------------------------------------------------
@@ -201,13 +220,13 @@ class Bridge:
                 return [self.error("", "", "empty packet")]
             if data.startswith(b"#bundle"):
                 replies: list[Reply] = []
-                for address, args in self._unbundle(OscBundle(data), 0, [0]):
+                for address, args in list(self._unbundle(data, 0, [0])):
                     replies += self.handle_message(address, args, sender)
                 return replies
             if data[:1] != b"/":
                 return [self.error("", "", "not an OSC packet (an address must start with '/')")]
-            msg = OscMessage(data)
-            return self.handle_message(msg.address, list(msg.params), sender)
+            address, args = parse_message(data)
+            return self.handle_message(address, args, sender)
         except UnicodeDecodeError:
             return [self.error("", "", "malformed OSC packet: a string is not valid UTF-8")]
         except BadRequest as exc:
@@ -215,17 +234,35 @@ class Bridge:
         except Exception as exc:  # python-osc raises ParseError, IndexError, struct.error...
             return [self.error("", "", f"malformed OSC packet ({type(exc).__name__})")]
 
-    def _unbundle(self, bundle: OscBundle, depth: int, count: list[int]):
+    def _unbundle(self, data: bytes, depth: int, count: list[int]):
+        """Messages of a bundle, in order (time tags are ignored: everything runs at once).
+
+        Parsed by hand around :class:`OscMessage` because python-osc skips (and only logs) bundle
+        elements it cannot identify, and we answer every malformed packet.
+        """
         if depth >= MAX_BUNDLE_DEPTH:
             raise BadRequest("bundles nested too deeply")
-        for item in bundle:
-            if isinstance(item, OscBundle):
-                yield from self._unbundle(item, depth + 1, count)
-            else:
+        if len(data) < 16 or data[:8] != b"#bundle\x00":
+            raise BadRequest("malformed OSC bundle header")
+        pos = 16
+        while pos < len(data):
+            if pos + 4 > len(data):
+                raise BadRequest("malformed OSC bundle: truncated element size")
+            size = int.from_bytes(data[pos:pos + 4], "big", signed=True)
+            pos += 4
+            if size <= 0 or size % 4 or pos + size > len(data):
+                raise BadRequest("malformed OSC bundle: bad element size")
+            element = data[pos:pos + size]
+            pos += size
+            if element.startswith(b"#bundle"):
+                yield from self._unbundle(element, depth + 1, count)
+            elif element[:1] == b"/":
                 count[0] += 1
                 if count[0] > MAX_BUNDLE_MESSAGES:
                     raise BadRequest(f"more than {MAX_BUNDLE_MESSAGES} messages in a bundle")
-                yield item.address, list(item.params)
+                yield parse_message(element)
+            else:
+                raise BadRequest("malformed OSC bundle: an element is neither a message nor a bundle")
 
     def handle_message(self, address: Any, args: Any, sender: tuple[str, int]) -> list[Reply]:
         """Route one message. Returns the replies to send to the requester now. Never raises."""

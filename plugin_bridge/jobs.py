@@ -162,27 +162,28 @@ class WorkerPool:
         self._wake()
 
     def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel running jobs (their temporary files go), stop the workers, end the event thread."""
         with self._lock:
             self._stopping = True
             pending = list(self._jobs.values())
             self._queue.clear()
+            workers = [(s.process, s.conn, s.job) for s in self._slots if s.process is not None]
             for slot in self._slots:
-                if slot.job is not None:
+                if slot.job is not None and slot.process is not None:
                     self._signal_cancel(slot, slot.job)
         self._wake()
         deadline = time.monotonic() + timeout
-        for slot in self._slots:
-            try:
-                if slot.job is None and slot.conn is not None:
-                    slot.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        for slot in self._slots:
-            if slot.process is not None:
-                slot.process.join(max(0.0, deadline - time.monotonic()))
-                if slot.process.is_alive():
-                    slot.process.kill()
-                    slot.process.join(1.0)
+        for proc, conn, job in workers:
+            if job is None:
+                try:
+                    conn.send(None)
+                except (OSError, ValueError):
+                    pass
+        for proc, _conn, _job in workers:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
         for job in pending:
             _remove_partials(job)
         self._thread.join(timeout=2.0)
@@ -495,6 +496,8 @@ def _run_one(conn: Any, seq: int, kind: str, params: dict[str, Any], roots: tupl
     last = [-1.0, 0.0]
 
     def progress(fraction: float, stage: str = "") -> None:
+        if _cancel_value.value == seq:  # cooperative check, in case a signal was missed
+            raise JobCancelled()
         now = time.monotonic()
         if fraction >= 1.0 or fraction - last[0] >= 0.01 and now - last[1] >= 0.02:
             last[0], last[1] = fraction, now
@@ -510,6 +513,8 @@ def _run_one(conn: Any, seq: int, kind: str, params: dict[str, Any], roots: tupl
     try:
         try:
             _current_seq = seq
+            if _cancel_value.value == seq:  # cancelled before this worker picked the job up
+                raise JobCancelled()
             result = run_job(kind, params, roots, progress)
         finally:
             _mask(True)

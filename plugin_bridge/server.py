@@ -57,6 +57,10 @@ class _UDPServer(BlockingOSCUDPServer):
         self.bridge_server = bridge_server
         socketserver.UDPServer.__init__(self, address, _Handler)
         self.max_packet_size = 65535
+        try:  # room for bursts (the kernel caps this at net.core.rmem_max)
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        except OSError:
+            pass
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         return True  # python-osc drops non-OSC datagrams silently; we answer them with an error
