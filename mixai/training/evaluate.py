@@ -1,0 +1,181 @@
+"""Held-out quality evaluation: repair seeded damage on the test split, compare with the clean mix.
+
+For every piece of the split (``test`` by default; use ``--split val`` for model choices):
+
+1. draw one damage with :func:`mixai.training.damage.sample_damage` from a generator seeded by
+   ``(seed + 1000, split, piece)`` and render it over the whole clean mix;
+2. master the damaged mix with each system to -14 LUFS (same limiter for all):
+
+   ``unprocessed``     neutral settings: loudness normalisation and limiter only
+   ``dsp``             :class:`mixai.predict.dsp.DspPredictor`, default profile target
+   ``onnx``            the ONNX model, default profile target (reference-free)
+   ``onnx_reference``  the ONNX model, target = features of a *different* clean piece of the split
+   ``matchering``      Matchering 2 with that same different clean piece as reference (its output
+                       is then brought to -14 LUFS through the same neutral loudness stage)
+   ``oracle``          the damage's label settings (the best the chain can do; not a system)
+
+3. compare each output with the clean mix passed through the same neutral loudness stage, with
+   :func:`mixai.metrics.all_metrics`.
+
+Writes a JSON file of per-piece results and prints the Markdown table of means.
+
+    python -m mixai.training.evaluate --corpus data/corpus --split test --model models/mixai-master.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mixai.metrics import METRIC_NAMES, all_metrics
+
+SYSTEMS = ("unprocessed", "dsp", "onnx", "onnx_reference", "matchering", "oracle")
+TARGET_LUFS = -14.0
+HEADERS = {"msd": "MSD", "mrstft": "MR-STFT", "centroid_hz": "centroid err (Hz)", "rms_db": "RMS err (dB)",
+           "lufs": "LUFS err (LU)"}
+
+
+def _matchering(damaged: np.ndarray, reference: np.ndarray, rate: int, tmp: str) -> np.ndarray:
+    import contextlib
+    import io
+
+    import matchering as mg
+    import soundfile as sf
+
+    t, r, o = (os.path.join(tmp, n) for n in ("target.wav", "reference.wav", "out.wav"))
+    sf.write(t, damaged.T, rate, subtype="FLOAT")
+    sf.write(r, reference.T, rate, subtype="FLOAT")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        mg.process(target=t, reference=r, results=[mg.Result(o, subtype="FLOAT", use_limiter=True)])
+    out, _ = sf.read(o, dtype="float32", always_2d=True)
+    return np.ascontiguousarray(out.T)
+
+
+def evaluate_piece(args: tuple) -> dict:
+    corpus, split, index, mix_path, ref_path, model_path, seed, systems = args
+    from mixai.features import extract
+    from mixai.pipeline import MasterOptions, master_array
+    from mixai.predict import Target
+    from mixai.predict.onnx import Model
+    from mixai.settings import neutral_settings
+    from mixai.training.damage import sample_damage
+    from mixai.training.dataset import example_rng
+    from mixai.training.profiles import load_mix
+
+    clean, rate = load_mix(mix_path)
+    reference, _ = load_mix(ref_path)
+    rng = example_rng(seed + 1000, split, index, 0)
+    damage = sample_damage(rng, clean, rate)
+    damaged, threshold = damage.apply(clean, rate)
+    options = MasterOptions(target_lufs=TARGET_LUFS)
+    neutral = neutral_settings()
+
+    def loudness_only(audio: np.ndarray) -> np.ndarray:
+        return master_array(audio, rate, settings=neutral, options=options)[0]
+
+    truth = loudness_only(clean)
+    model = Model(model_path) if model_path else None
+    ref_target = Target(f"reference:{Path(ref_path).parent.name}", extract(reference, rate), is_reference=True)
+    result = {"piece": Path(mix_path).parent.name, "damage": damage.describe(), "metrics": {}, "seconds": {}}
+    for system in systems:
+        began = time.perf_counter()
+        if system == "unprocessed":
+            out = loudness_only(damaged)
+        elif system == "dsp":
+            out = master_array(damaged, rate, predictor="dsp", options=options)[0]
+        elif system == "onnx":
+            if model is None:
+                continue
+            out = master_array(damaged, rate, predictor=model, options=options)[0]
+        elif system == "onnx_reference":
+            if model is None:
+                continue
+            out = master_array(damaged, rate, predictor=model, target=ref_target, options=options)[0]
+        elif system == "matchering":
+            with tempfile.TemporaryDirectory() as tmp:
+                out = loudness_only(_matchering(damaged, reference, rate, tmp))
+        elif system == "oracle":
+            out = master_array(damaged, rate, settings=damage.label(threshold), options=options)[0]
+        else:
+            raise ValueError(f"unknown system {system!r}")
+        result["metrics"][system] = all_metrics(out, truth, rate)
+        result["seconds"][system] = time.perf_counter() - began
+    return result
+
+
+def summarise(results: list[dict], systems: tuple[str, ...] = SYSTEMS) -> dict[str, dict[str, float]]:
+    table = {}
+    for system in systems:
+        rows = [r["metrics"][system] for r in results if system in r["metrics"]]
+        if rows:
+            table[system] = {m: float(np.mean([row[m] for row in rows])) for m in METRIC_NAMES}
+    return table
+
+
+def markdown_table(table: dict[str, dict[str, float]]) -> str:
+    lines = ["| system | " + " | ".join(HEADERS[m] for m in METRIC_NAMES) + " |",
+             "|---|" + "---:|" * len(METRIC_NAMES)]
+    for system, row in table.items():
+        cells = [f"{row['msd']:.3f}", f"{row['mrstft']:.3f}", f"{row['centroid_hz']:.0f}",
+                 f"{row['rms_db']:.2f}", f"{row['lufs']:.2f}"]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs: int = 2, limit: int | None = None,
+        systems: tuple[str, ...] = SYSTEMS, progress: bool = True) -> list[dict]:
+    from tqdm import tqdm
+
+    from mixai.training.data import iter_pieces
+
+    pieces = [mix for mix, _ in iter_pieces(corpus, split)]
+    if limit:
+        pieces = pieces[:limit]
+    n = len(pieces)
+    # The reference of piece i is piece i + n // 2: a different piece, fixed by the split's order.
+    tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed, systems)
+             for i, p in enumerate(pieces)]
+    if jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            results = list(tqdm(pool.imap(evaluate_piece, tasks), total=n, desc=f"evaluating ({split})",
+                                unit="piece", disable=not progress))
+    else:
+        results = [evaluate_piece(t) for t in tqdm(tasks, desc=f"evaluating ({split})", disable=not progress)]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mixai.training.evaluate",
+                                     description="Damage-repair quality of each system on a held-out split.")
+    parser.add_argument("--corpus", default="data/corpus")
+    parser.add_argument("--split", default="test", choices=("val", "test"))
+    parser.add_argument("--model", default="models/mixai-master.onnx")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pieces")
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument("--json", default=None, help="write per-piece results here")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    results = run(args.corpus, args.split, args.model if Path(args.model).is_file() else None, seed=args.seed,
+                  jobs=args.jobs, limit=args.limit, systems=tuple(args.systems))
+    table = summarise(results, tuple(args.systems))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"split": args.split, "seed": args.seed, "table": table,
+                                               "pieces": results}, indent=1) + "\n")
+    print(f"{len(results)} {args.split} pieces, {time.perf_counter() - began:.0f} s")
+    print(markdown_table(table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The shipped ONNX predictor: same numbers as torch, strict metadata, and a torch-free master."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mixai.errors import ModelError
+from mixai.features import FEATURE_COUNT, FEATURE_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "mixai-master.onnx"
+
+pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason="models/mixai-master.onnx is not present")
+
+
+def _inputs(n: int = 64, seed: int = 0) -> np.ndarray:
+    """Feature vectors distributed like the training data (the model's own normalisation stats)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    weights = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(MODEL)).graph.initializer}
+    mean, std = weights["mean"].astype(np.float64), weights["std"].astype(np.float64)
+    rng = np.random.default_rng(seed)
+    return (mean + std * rng.standard_normal((n, mean.size))).astype(np.float32)
+
+
+def test_model_file_is_small_and_described():
+    from mixai.predict.onnx import Model
+
+    assert MODEL.stat().st_size < 5 * 1024 * 1024
+    meta = Model(MODEL).metadata
+    for key in ("training_seed", "training_examples", "training_pieces", "code_version"):
+        assert meta[key]
+    assert int(meta["training_examples"]) > 1000
+    assert json.loads(meta["feature_names"]) == list(FEATURE_NAMES)
+
+
+def test_onnx_matches_torch():
+    torch = pytest.importorskip("torch")
+    from mixai.predict.onnx import Model
+    from mixai.training.export import torch_from_onnx
+
+    x = _inputs()
+    net = torch_from_onnx(MODEL)
+    with torch.no_grad():
+        expected = net(torch.tensor(x)).numpy()
+    got = Model(MODEL).run(x)
+    assert got.shape == (len(x), 22)
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+    assert (got >= 0).all() and (got <= 1).all()
+
+
+def test_prediction_is_valid_settings():
+    from mixai.predict import load_profile
+    from mixai.predict.onnx import Model
+    from mixai.settings import Settings
+
+    target = load_profile()
+    settings = Model(MODEL).predict(target.features, target)
+    assert isinstance(settings, Settings)
+    # The clean-average target seen as input: little to fix.
+    assert abs(settings.eq.low_shelf.gain_db) < 6 and abs(settings.eq.high_shelf.gain_db) < 6
+
+
+def _with_metadata(tmp_path: Path, **changes: str) -> Path:
+    onnx = pytest.importorskip("onnx")
+    proto = onnx.load(str(MODEL))
+    for entry in proto.metadata_props:
+        if entry.key in changes:
+            entry.value = changes[entry.key]
+    out = tmp_path / "changed.onnx"
+    onnx.save(proto, str(out))
+    return out
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"feature_version": "999"}, "feature version"),
+    ({"feature_names": json.dumps(list(reversed(FEATURE_NAMES)))}, "feature names"),
+    ({"schema_version": "0"}, "settings schema"),
+    ({"parameters": json.dumps([{"name": "x", "low": 0, "high": 1, "scale": "lin"}])}, "parameter"),
+    ({"mixai_kind": "mix"}, "not a 'master' model"),
+])
+def test_metadata_mismatch_is_a_clear_model_error(tmp_path, changes, message):
+    from mixai.predict.onnx import Model
+
+    with pytest.raises(ModelError, match=message):
+        Model(_with_metadata(tmp_path, **changes))
+
+
+def test_missing_and_broken_files(tmp_path):
+    from mixai.predict.onnx import Model
+
+    with pytest.raises(ModelError, match="not found"):
+        Model(tmp_path / "absent.onnx")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="not a loadable"):
+        Model(broken)
+
+
+END_TO_END = textwrap.dedent("""
+    import importlib.abc, sys
+
+    class NoTorch(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ImportError("torch is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, NoTorch())
+    import numpy as np, pyloudnorm
+    from mixai.pipeline import MasterOptions, master_array
+    from mixai.predict.onnx import Model
+
+    sr = 44100
+    rng = np.random.default_rng(0)
+    t = np.arange(int(6 * sr)) / sr
+    # A short "piece": a chord progression, a bass line and hi-hat-like noise bursts, panned.
+    chords = [(220.0, 277.2, 329.6), (196.0, 246.9, 293.7), (174.6, 220.0, 261.6), (196.0, 246.9, 293.7)]
+    keys = np.zeros_like(t)
+    bass = np.zeros_like(t)
+    for i, chord in enumerate(chords * 2):
+        sel = (t >= i * 0.75) & (t < (i + 1) * 0.75)
+        env = np.exp(-3 * (t[sel] - i * 0.75))
+        keys[sel] = sum(np.sin(2 * np.pi * f * t[sel]) for f in chord) * env * 0.15
+        bass[sel] = np.sin(2 * np.pi * chord[0] / 4 * t[sel]) * 0.3
+    hats = rng.standard_normal(t.size) * np.exp(-40 * (t % 0.1875)) * 0.05
+    left, right = keys * 0.8 + bass + hats * 0.4, keys * 0.5 + bass + hats * 0.9
+    audio = np.stack([left, right]).astype(np.float32) * 0.5
+    out, report = master_array(audio, sr, predictor=Model(sys.argv[1]), options=MasterOptions(target_lufs=-14.0))
+    assert "torch" not in sys.modules, "torch was imported"
+    lufs = pyloudnorm.Meter(sr).integrated_loudness(out.T.astype(np.float64))
+    print(report.predictor, round(lufs, 3))
+    assert abs(lufs + 14.0) < 0.2, lufs
+""")
+
+
+def test_end_to_end_master_without_torch():
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", END_TO_END, str(MODEL)], capture_output=True, text=True,
+                          env=env, cwd=str(ROOT), timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split()[0] == "onnx"
+
+
+def test_input_width():
+    from mixai.predict.onnx import Model
+
+    model = Model(MODEL)
+    assert model.session.get_inputs()[0].shape[1] == 2 * FEATURE_COUNT
+    assert model.run(_inputs(3)).shape == (3, 22)
