@@ -768,3 +768,47 @@ def test_flood_of_mixed_packets(tmp_path):
         code = b.stop()
     assert code == 0
     assert "Traceback" not in b.log.read_text()
+
+
+# --- the examples ------------------------------------------------------------------------------------
+def test_example_python_client(bridge, root):
+    bridge.client.pause()
+    try:
+        out = subprocess.run([sys.executable, str(REPO / "examples" / "osc_client.py"), "short.wav",
+                              "out/example-client.wav", "--port", str(bridge.port), "--reply-port",
+                              str(bridge.reply_port), "--target-lufs", "-15", "--timeout", "60"],
+                             capture_output=True, text=True, timeout=90, cwd=REPO)
+    finally:
+        bridge.client.resume()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "mixai-bridge 0.1.0" in out.stdout and "suggested:" in out.stdout and "100.0 %" in out.stdout
+    assert (root / "out" / "example-client.wav").is_file()
+
+
+def test_example_reascript_with_fake_reaper(bridge, root, fake_daw):
+    """Run the ReaScript with stand-ins for Reaper's API; the fake DAW plays Reaper's OSC port."""
+    console: list[str] = []
+    api = {
+        "RPR_CountSelectedTracks": lambda proj: 1,
+        "RPR_GetSelectedTrack": lambda proj, i: "track",
+        "RPR_GetMediaTrackInfo_Value": lambda tr, key: 4.0,
+        "RPR_CountTrackMediaItems": lambda tr: 1,
+        "RPR_GetTrackMediaItem": lambda tr, i: "item",
+        "RPR_GetActiveTake": lambda item: "take",
+        "RPR_GetMediaItemTake_Source": lambda take: "source",
+        "RPR_GetMediaSourceFileName": lambda src, buf, size: (src, str(root / "short.wav"), size),
+        "RPR_ShowConsoleMsg": console.append,
+        "RPR_ShowMessageBox": lambda msg, title, kind: console.append("BOX " + msg),
+    }
+    code = (REPO / "examples" / "reaper" / "mixai_suggest_selected.py").read_text()
+    code = code.replace("BRIDGE = (\"127.0.0.1\", 9000)", f"BRIDGE = (\"127.0.0.1\", {bridge.port})")
+    code = code.replace("REPLY_PORT = 9001", f"REPLY_PORT = {bridge.reply_port}")
+    code = code.replace("REAPER_OSC_PORT = 8000", f"REAPER_OSC_PORT = {fake_daw.port}")
+    bridge.client.pause()
+    try:
+        exec(compile(code, "mixai_suggest_selected.py", "exec"), dict(api, __name__="reascript"))
+    finally:
+        bridge.client.resume()
+    assert any("applied 21 parameters" in line for line in console), console
+    got = fake_daw.wait(21)
+    assert len(got) == 21 and all(a.startswith("/track/4/fx/") for a, _ in got)
