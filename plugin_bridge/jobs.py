@@ -88,6 +88,7 @@ class _Slot:
         self.job: Job | None = None
         self.started_at = 0.0
         self.respawn_at: float | None = None
+        self.early_deaths = 0
 
 
 class WorkerPool:
@@ -110,7 +111,8 @@ class WorkerPool:
             self._ctx = mp.get_context("forkserver")
             # The forkserver imports the heavy modules once; every worker (and every replacement
             # after a kill) forks from it with them already loaded.
-            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.pipeline", "mixai.analysis"])
+            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.pipeline", "mixai.analysis",
+                                             "mixai.predict.dsp", "pedalboard"])
         else:
             self._ctx = mp.get_context(start_method)
         self._lock = threading.RLock()
@@ -391,7 +393,6 @@ class WorkerPool:
             pass
         if job is not None:
             self._jobs.pop(job.id, None)
-            _remove_partials(job)
             if job.cancel_requested:
                 job.state = "cancelled"
                 self.cancelled += 1
@@ -400,12 +401,17 @@ class WorkerPool:
                 job.state = "error"
                 self.failed += 1
                 events.append((job, "error", f"worker process died (exit code {code})"))
+            _remove_partials(job)
         slot.process = None
+        slot.early_deaths = slot.early_deaths + 1 if not slot.ready else 0
+        slot.ready = False
         if not self._stopping:
             # Not at once: a SIGTERM sent to the whole process group reaches the workers a moment
-            # before the server's own handler marks the pool as stopping.
-            log.warning("worker %d exited (code %s); starting a replacement", slot.index, code)
-            slot.respawn_at = time.monotonic() + 0.3
+            # before the server's own handler marks the pool as stopping. A worker that keeps dying
+            # before it is ready (a broken install) is retried less and less often.
+            delay = min(30.0, 0.3 * 2 ** slot.early_deaths)
+            log.warning("worker %d exited (code %s); starting a replacement in %.1f s", slot.index, code, delay)
+            slot.respawn_at = time.monotonic() + delay
 
 
 def _remove_partials(job: Job) -> None:

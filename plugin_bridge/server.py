@@ -55,6 +55,8 @@ class _Handler(socketserver.BaseRequestHandler):
 class _UDPServer(BlockingOSCUDPServer):
     def __init__(self, address: tuple[str, int], bridge_server: "BridgeServer") -> None:
         self.bridge_server = bridge_server
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         socketserver.UDPServer.__init__(self, address, _Handler)
         self.max_packet_size = 65535
         try:  # room for bursts (the kernel caps this at net.core.rmem_max)

@@ -321,8 +321,12 @@ def test_master_end_to_end_with_progress(client, root):
 def test_cancel_mid_render_leaves_no_output(client, root):
     out = root / "out" / "long.master.wav"
     client.send("/mixai/master", "c1", "long.wav", "out/long.master.wav")
-    # wait until the chain has rendered (0.7): the loudness stage and the atomic write follow
+    # wait until the chain has rendered (0.7) and the atomic writer's temporary file exists
     client.wait_for(lambda a, p: a == "/mixai/progress" and p[0] == "c1" and p[1] >= 0.69, timeout=30)
+    deadline = time.monotonic() + 15
+    while not glob.glob(str(root / "out" / ".long.master.wav.*.part*")):
+        assert time.monotonic() < deadline, "the temporary output never appeared"
+        time.sleep(0.002)
     client.send("/mixai/cancel", "c1")
     addr, args = client.job_result("c1", timeout=15)
     assert addr == "/mixai/cancelled", args
@@ -701,10 +705,13 @@ def test_busy_when_queue_is_full(root, tmp_path):
         assert st["running"] == 1 and st["queued"] == 1
         c.send("/mixai/cancel", "b2")  # queued: cancelled at once
         assert c.job_result("b2")[0] == "/mixai/cancelled"
-        c.send("/mixai/cancel", "b1")
-        assert c.job_result("b1", timeout=20)[0] == "/mixai/cancelled"
-        assert not list((root / "out").glob("b[123].wav"))
         assert c.ping()
+        # SIGTERM while b1 runs: a clean exit, and no output or temporary file left behind
+        c.wait_for(lambda a, p: a == "/mixai/progress" and p[0] == "b1", timeout=30)
+        b.proc.terminate()
+        assert b.proc.wait(20) == 0
+        assert not list((root / "out").glob("b[123].wav"))
+        assert not list((root / "out").glob(".b1.wav.*"))
     finally:
         assert b.stop() == 0
 
