@@ -99,7 +99,7 @@ def train(train_path: str, val_path: str, out: str, *, epochs: int = 400, seed: 
             err = level_error_db(pv, yv, va["piece"])
             if err < best[0]:
                 best = (err, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
-            bar.set_postfix(loss=float(loss), val_level_db=err)
+            bar.set_postfix(loss=float(loss.detach()), val_level_db=round(err, 3))
     model.load_state_dict(best[1])
     model.eval()
     with torch.no_grad():
