@@ -164,6 +164,11 @@ def json_object(v: Any, what: str = "options") -> dict[str, Any]:
     return data
 
 
+def _osc_safe(text: str) -> str:
+    """OSC strings end at the first NUL: escape any inside text echoed back to a client."""
+    return text.replace("\x00", "\\x00")
+
+
 def _osc_type(v: Any) -> str:
     if isinstance(v, bool):
         return "a boolean"
@@ -308,7 +313,7 @@ class Bridge:
         self.errors += 1
         address = address if isinstance(address, str) else ""
         log.debug("error reply: %s %s: %s", ident, address, message)
-        return (f"{PREFIX}/error", (ident, address[:256], message[:1024]))
+        return (f"{PREFIX}/error", (_osc_safe(ident), _osc_safe(address[:256]), _osc_safe(message[:1024])))
 
     # --- simple addresses -----------------------------------------------------------------------
     def _ping(self, args: list, sender) -> list[Reply]:

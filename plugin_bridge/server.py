@@ -37,7 +37,7 @@ def encode(address: str, args: tuple[Any, ...]) -> bytes:
         elif isinstance(a, float):
             builder.add_arg(a, OscMessageBuilder.ARG_TYPE_FLOAT)
         else:
-            builder.add_arg(str(a), OscMessageBuilder.ARG_TYPE_STRING)
+            builder.add_arg(str(a).replace("\x00", "\\x00"), OscMessageBuilder.ARG_TYPE_STRING)
     return builder.build().dgram
 
 
