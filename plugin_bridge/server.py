@@ -78,8 +78,8 @@ class BridgeServer:
                  roots: list[str], workers: int = 2, queue: int = 8, allow_remote_daw: bool = False,
                  start_method: str = "forkserver", warm: bool = True, cancel_grace_s: float = 3.0) -> None:
         self.roots = Roots(roots)
-        self._send_lock = threading.Lock()
-        self._out = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._out6: socket.socket | None = None
         self.bridge = Bridge(self.roots, None, reply_port=reply_port, send=self.send,
                              allow_remote_daw=allow_remote_daw)
         self.pool = WorkerPool(workers, queue, self.roots.paths, self.bridge.on_job_event,
@@ -107,7 +107,12 @@ class BridgeServer:
             ident = args[0] if args and isinstance(args[0], str) else ""
             data = encode(f"{PREFIX}/error", (ident, address, f"reply too large ({len(data)} bytes)"))
         try:
-            self._out.sendto(data, dest)
+            if ":" in dest[0]:  # an IPv6 client or DAW
+                if self._out6 is None:
+                    self._out6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                self._out6.sendto(data, dest)
+            else:
+                self._out.sendto(data, dest)
         except OSError as exc:  # unreachable client, buffer full: drop, like UDP does
             log.debug("cannot send %s to %s: %s", address, dest, exc)
 
@@ -117,8 +122,10 @@ class BridgeServer:
         self._thread = threading.Thread(target=self.udp.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="bridge-udp", daemon=True)
         self._thread.start()
-        log.info("listening on %s:%d (replies to port %d), roots: %s", self.address[0], self.address[1],
-                 self.bridge.reply_port, ", ".join(self.roots.paths))
+        replies = (f"port {self.bridge.reply_port}" if self.bridge.reply_port
+                   else "the port each request came from")
+        log.info("listening on %s:%d (replies to %s of the sender's host), roots: %s", self.address[0],
+                 self.address[1], replies, ", ".join(self.roots.paths))
 
     def stop(self) -> None:
         log.info("shutting down")
@@ -127,6 +134,8 @@ class BridgeServer:
         self.udp.server_close()
         self.pool.shutdown()
         self._out.close()
+        if self._out6 is not None:
+            self._out6.close()
         log.info("stopped")
 
     def run_until_signal(self) -> None:

@@ -819,3 +819,26 @@ def test_example_reascript_with_fake_reaper(bridge, root, fake_daw):
     assert any("applied 21 parameters" in line for line in console), console
     got = fake_daw.wait(21)
     assert len(got) == 21 and all(a.startswith("/track/4/fx/") for a, _ in got)
+
+
+def test_reply_port_zero_answers_the_source_port(root, tmp_path):
+    port = free_udp_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "plugin_bridge", "--port", str(port), "--reply-port", "0",
+                             "--root", str(root), "--workers", "1", "--no-warm"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.5)
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                s.sendto(encode("/mixai/ping"), ("127.0.0.1", port))
+                try:
+                    data, _ = s.recvfrom(65535)
+                    break
+                except socket.timeout:
+                    assert time.monotonic() < deadline and proc.poll() is None
+            assert OscMessage(data).address == "/mixai/pong"
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0, proc.stderr.read()
