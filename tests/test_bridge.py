@@ -640,9 +640,9 @@ def test_apply_reaper_fxeq_physical_units(client, root, fake_daw):
                 ("/track/2/fxeq/loshelf/freq/hz", [100.0]), ("/track/2/fxeq/loshelf/gain/db", [3.0])]
     for i, band in enumerate(("low_mid", "mid", "high_mid")):
         b = eq[band]
-        expected += [(f"/track/2/fxeq/band/{i}/freq/hz", [b["freq_hz"]]),
-                     (f"/track/2/fxeq/band/{i}/gain/db", [b["gain_db"]]),
-                     (f"/track/2/fxeq/band/{i}/q/oct", [_octaves(b["q"])])]
+        expected += [(f"/track/2/fxeq/band/{i + 1}/freq/hz", [b["freq_hz"]]),
+                     (f"/track/2/fxeq/band/{i + 1}/gain/db", [b["gain_db"]]),
+                     (f"/track/2/fxeq/band/{i + 1}/q/oct", [_octaves(b["q"])])]
     expected += [("/track/2/fxeq/hishelf/freq/hz", [8000.0]), ("/track/2/fxeq/hishelf/gain/db", [2.0])]
     _assert_messages(got, expected)
 

@@ -116,3 +116,51 @@ def test_q_to_octaves_round_trip():
 
     assert q_to_octaves(math.sqrt(2)) == pytest.approx(1.0, rel=1e-6)  # Q 1.414 = 1 octave
     assert q_to_octaves(0.7071067811865476) == pytest.approx(1.8999, abs=1e-3)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_puredata_patch_is_consistent():
+    """The Pd example: well-formed object/connection records, and every address it builds exists."""
+
+    text = open(os.path.join(REPO, "examples", "puredata", "mixai.pd"), encoding="utf-8").read()
+    records = [r.strip() for r in text.split(";\n") if r.strip()]
+    assert records[0].startswith("#N canvas")
+    boxes = [r for r in records[1:] if not r.startswith("#X connect")]
+    for r in records[1:]:
+        if r.startswith("#X connect"):
+            src, _, dst, _ = map(int, r.split()[2:6])
+            assert src < len(boxes) and dst < len(boxes), r
+    objects = [b.split()[4:] for b in boxes if b.startswith("#X obj")]
+    assert ["netsend", "-u", "-b"] in objects and ["oscparse"] in objects
+    assert ["netreceive", "-u", "-b", "9001"] in objects
+    routes = {"/mixai/ping", "/mixai/status", "/mixai/analyze", "/mixai/suggest", "/mixai/master",
+              "/mixai/mix", "/mixai/apply", "/mixai/cancel"}
+    built = ["/" + "/".join(o[1:]) for o in objects if o[0] == "oscformat"]
+    assert built
+    for address in built:
+        assert address in routes or address.startswith(("/mixai/set/", "/mixai/get/")), address
+
+
+def test_reaper_pattern_file_covers_the_adapter():
+    """Every address the Reaper adapter sends matches a pattern in examples/reaper/mixai.ReaperOSC."""
+    import re
+
+    from mixai.settings import Settings
+
+    from plugin_bridge.daw import reaper
+
+    patterns = []
+    for line in open(os.path.join(REPO, "examples", "reaper", "mixai.ReaperOSC"), encoding="utf-8"):
+        line = line.split("#", 1)[0].strip()
+        if not line or not line.startswith(("FX_", "TRACK_")):
+            continue
+        for token in line.split()[1:]:
+            kind, _, address = token.partition("/")
+            patterns.append((kind, re.compile("^/" + re.escape(address).replace("@", r"\d+") + "$")))
+    for mode in ("fxparam", "fxeq", "both"):
+        for address, _ in reaper.messages(Settings(), track=2, options={"mode": mode}):
+            kinds = {k for k, rx in patterns if rx.match(address)}
+            assert kinds, address
+            assert ("n" in kinds) if "/fxparam/" in address else ("f" in kinds), (address, kinds)

@@ -6,8 +6,10 @@ Two ways to address the plugins (``mode`` option):
     ``/track/N/fx/M/fxparam/K/value <0..1>``: Reaper's ``FX_PARAM_VALUE`` pattern
     (``t/fx/@/fxparam/@/value``), 1-based track N, FX slot M and parameter K, normalised values.
 ``fxeq``
-    ReaEQ through the ``FX_EQ_*`` patterns in physical units (Hz, dB, octaves) as defined in
-    ``examples/reaper/mixai.ReaperOSC``; ReaComp still goes through ``fxparam``.
+    ReaEQ through the ``FX_EQ_*`` patterns in physical units (Hz, dB, octaves) -- the ``f/``
+    patterns of Reaper's Default.ReaperOSC, repeated in ``examples/reaper/mixai.ReaperOSC`` -- which
+    address the track's first ReaEQ; the three bell bands are ``band/1..3`` (``eq_band_base``,
+    assumed 1-based like Reaper's other OSC indices). ReaComp still goes through ``fxparam``.
 ``both``
     Both of the above (the ``fxeq`` messages after the ``fxparam`` ones).
 
@@ -47,7 +49,7 @@ OPTIONS: dict[str, tuple[Any, Any, str]] = {
     "eq_fx": (int, 1, "FX slot of ReaEQ on the track (1-based)"),
     "comp_fx": (int, 2, "FX slot of ReaComp on the track (1-based)"),
     "mode": (("fxparam", "fxeq", "both"), "fxparam", "how ReaEQ is addressed"),
-    "eq_band_base": (int, 0, "index of the first FX_EQ band in fxeq mode"),
+    "eq_band_base": (int, 1, "index of the first FX_EQ band in fxeq mode"),
 }
 
 SHELF_Q = 0.7071067690849304
@@ -120,7 +122,7 @@ def messages(settings, *, track: int, input_lufs: float | None = None,
     return out
 
 
-def fxeq_messages(settings, *, track: int, band_base: int = 0) -> list[Message]:
+def fxeq_messages(settings, *, track: int, band_base: int = 1) -> list[Message]:
     """ReaEQ in physical units through the FX_EQ_* patterns (``/track/N/fxeq/...``)."""
     eq, p = settings.eq, f"/track/{int(track)}/fxeq"
     out: list[Message] = [
