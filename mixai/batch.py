@@ -392,6 +392,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
                     _run_local(todo, config, jobs, record)
         except KeyboardInterrupt:
             result.interrupted = True
+            if dask_address is None:  # local workers are stopped by now: drop their temporaries
+                remove_stale_temporaries(out)
             raise
         finally:
             for k, v in saved.items():

@@ -186,6 +186,7 @@ def test_role_from_sound():
 
 
 @pytest.mark.skipif(not STEM_MODEL.is_file(), reason="stem model not exported")
+@pytest.mark.filterwarnings("ignore::mixai.mix.MixWarning")
 def test_stem_model_predicts(stems_dir, tmp_path):
     from mixai.mix import mix_files
 
