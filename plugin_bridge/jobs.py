@@ -608,9 +608,15 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
         except ImportError as exc:
             raise ImportError("mix is not available") from exc
         folder = guard.input_dir(params["input"])
-        stems = [os.path.join(folder, n) for n in os.listdir(folder)]
-        out = guard.output_file(params["output"], inputs=stems)
-        report = mix_files(folder, out, options=options, progress=progress)
+        try:
+            from mixai.mix import collect_stem_paths
+            stems = [str(p) for p in collect_stem_paths(folder)]
+        except ImportError:
+            stems = [os.path.join(folder, n) for n in sorted(os.listdir(folder))]
+        # every stem must itself stay under a root: a link in the folder may point anywhere
+        resolved = [guard.input_file(p) for p in stems]
+        out = guard.output_file(params["output"], inputs=resolved)
+        report = mix_files(stems, out, options=options, progress=progress)
         summary = report.to_dict() if hasattr(report, "to_dict") else {"report": str(report)}
         if hasattr(report, "summary"):
             try:

@@ -494,6 +494,21 @@ def test_mix_is_lazy(client, root):
     assert addr == "/mixai/error"
 
 
+def test_mix_refuses_a_stem_linking_outside(client, root, outside):
+    import importlib.util
+    if importlib.util.find_spec("mixai.mix") is None:
+        pytest.skip("mixai.mix is not in this checkout")
+    stems = root / "stems-escape"
+    stems.mkdir(exist_ok=True)
+    make_wav(stems / "a.wav", 2.0, seed=7)
+    if not (stems / "b.wav").exists():
+        (stems / "b.wav").symlink_to(outside / "secret.wav")
+    client.send("/mixai/mix", "mx3", "stems-escape", "out/mix3.wav")
+    addr, args = client.job_result("mx3", timeout=60)
+    assert addr == "/mixai/error" and "outside the allowed roots" in args[2], args
+    assert not (root / "out" / "mix3.wav").exists()
+
+
 # --- the independent client: liblo's oscsend / oscdump -------------------------------------------------
 def test_liblo_oscsend_and_oscdump(bridge, root):
     if not (shutil.which("oscsend") and shutil.which("oscdump")):
