@@ -7,7 +7,6 @@ independent client (skipped only if the binaries are missing; ``.ci/run`` instal
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import math
