@@ -32,6 +32,7 @@ from typing import Any, Callable
 log = logging.getLogger("plugin_bridge.jobs")
 
 PROGRESS_KINDS = ("master", "mix")
+WORKER_NICENESS = 5
 
 
 class Busy(Exception):
@@ -478,6 +479,10 @@ def worker_main(conn: Any, cancel_value: Any, roots: tuple[str, ...], warm: bool
     _cancel_value = cancel_value
     signal.signal(signal.SIGUSR1, _on_cancel_signal)
     logging.basicConfig(level=logging.WARNING, format=f"mixai-bridge worker {index}: %(message)s")
+    try:  # audio work yields the CPU to the server's receive loop when cores are scarce
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     if warm:
         try:
             warm_up()
