@@ -36,6 +36,7 @@ test: setup-test
 
 bench: setup-test
 	$(PY) benchmarks/bench_master.py
+	$(PY) benchmarks/bench_bridge.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -221,7 +221,14 @@ class AtomicWriter:
         if self.path.exists() and not self.overwrite:
             self._tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.path}: appeared while rendering; not replaced without --overwrite")
+        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get normal permissions
         os.replace(self._tmp, self.path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, bit_depth: int = 24,

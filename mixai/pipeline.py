@@ -178,7 +178,8 @@ def _predictor_name(predictor, model_path) -> str:
 class _Render:
     """The chain output kept for the loudness stage: audio and its K-weighted power per sample."""
 
-    def __init__(self, source: _Source, settings: Settings, input_lufs: float) -> None:
+    def __init__(self, source: _Source, settings: Settings, input_lufs: float,
+                 progress: Progress | None = None) -> None:
         rate, channels = source.sample_rate, source.channels
         tmp = default_temp_dir()
         self.audio = FrameStore(channels, expected_frames=source.frames, directory=tmp)
@@ -192,6 +193,8 @@ class _Render:
             self.audio.append(out)
             weighted = self.meter.add(out)
             self.power.append(np.square(weighted).sum(axis=0, dtype=np.float32)[None, :])
+            if progress:
+                progress(0.3 + 0.4 * min(1.0, self.audio.frames / max(source.frames, 1)), "render")
         self.frames = self.audio.frames
 
     def peak_envelope(self, ceiling_dbtp: float, gain_db: float, chunk: int) -> PeakEnvelope:
@@ -256,7 +259,7 @@ class _Retry(Exception):
 
 
 def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chunk: int,
-                 sink) -> tuple[LoudnessMeter, TruePeakMeter, float]:
+                 sink, progress: Progress | None = None) -> tuple[LoudnessMeter, TruePeakMeter, float]:
     meter = LoudnessMeter(render.sample_rate, render.audio.channels)
     peaks = TruePeakMeter(render.audio.channels)
     deepest = 0.0
@@ -267,10 +270,25 @@ def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chun
         meter.add(block)
         peaks.add(block)
         sink(block)
+        if progress:
+            progress(0.75 + 0.25 * min(1.0, (i * chunk + g.size) / max(render.frames, 1)), "write")
         if g.size:  # the limiter's share of the gain curve: make-up gain minus what it applied
             deepest = max(deepest, gain_db - 20 * math.log10(max(float(g.min()), 1e-9)))
     peaks.flush()
     return meter, peaks, deepest
+
+
+def _monotonic(progress: Progress | None) -> Progress | None:
+    """Progress never goes backwards, even when the final pass is redone."""
+    if progress is None:
+        return None
+    highest = [0.0]
+
+    def report(fraction: float, stage: str) -> None:
+        if fraction >= highest[0]:
+            highest[0] = fraction
+            progress(fraction, stage)
+    return report
 
 
 def _master(source: _Source, sink_factory, *, settings: Settings | None, predictor, model_path,
@@ -278,6 +296,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
             output_name: str | None) -> tuple[MasterReport, Any]:
     times: dict[str, float] = {}
     t0 = time.perf_counter()
+    progress = _monotonic(progress)
     before = _analyse(source, progress, 0.3)
     times["analyze"] = time.perf_counter() - t0
 
@@ -296,7 +315,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
         return report, None
 
     t = time.perf_counter()
-    render = _Render(source, settings, before.integrated_lufs)
+    render = _Render(source, settings, before.integrated_lufs, progress)
     times["render"] = time.perf_counter() - t
     if progress:
         progress(0.7, "render")
@@ -315,7 +334,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
             t = time.perf_counter()
             try:
                 with sink_factory() as sink:
-                    meter, peaks, deepest = _write_final(render, limiter, gain_db, chunk, sink.write)
+                    meter, peaks, deepest = _write_final(render, limiter, gain_db, chunk, sink.write, progress)
                     lufs, tp = meter.integrated_lufs(), peaks.true_peak_dbtp
                     if tp > out.ceiling_dbtp:
                         limiter_margin += (tp - out.ceiling_dbtp) + 0.02
