@@ -34,7 +34,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-METHODS = ("mixai mix (onnx)", "mixai mix --predictor dsp", "sum as is", "equal loudness")
+METHODS = ("mixai mix (onnx)", "mixai mix (onnx), reverb bus off", "mixai mix (onnx), reverb off, EQ/comp off",
+           "mixai mix --predictor dsp", "sum as is", "equal loudness")
 EVAL_SEED = 2024
 
 
@@ -45,7 +46,7 @@ def _match(x: np.ndarray, ref_lufs: float, rate: int) -> np.ndarray:
     return x * np.float32(10 ** ((ref_lufs - lv) / 20)) if np.isfinite(lv) else x
 
 
-def evaluate_piece(args: tuple[str, str | None]) -> dict:
+def evaluate_piece(args: tuple[str, str | None, bool]) -> dict:
     from mixai.loudness import integrated_lufs
     from mixai.metrics import mel_spectral_distance
     from mixai.mix import mix_arrays
@@ -53,7 +54,7 @@ def evaluate_piece(args: tuple[str, str | None]) -> dict:
     from mixai.training.stem_damage import damage_song, stereo
     from mixai.training.stem_dataset import balanced_rel_db, load_piece
 
-    piece_dir, model_path = args
+    piece_dir, model_path, ablations = args
     piece = Path(piece_dir)
     stems, rate, _ = load_piece(piece, seconds=None)
     names = sorted(stems)
@@ -76,6 +77,39 @@ def evaluate_piece(args: tuple[str, str | None]) -> dict:
         _, report, rendered = mix_arrays({n: damaged[n] for n in names}, rate, options=MasterOptions(),
                                          predictor=predictor, model_path=model_path, master_predictor="dsp")
         score(label, rendered.mix, {s.name: s.rel_db_in_mix for s in report.stems})
+        if predictor == "onnx" and ablations:
+            # Replay the predicted settings with parts switched off (what each part costs in MSD).
+            from dataclasses import replace
+
+
+            dry = replace(report.settings, bus=replace(report.settings.bus, return_db=-60.0))
+            _, rep2, ren2 = mix_arrays({n: damaged[n] for n in names}, rate, options=MasterOptions(),
+                                       settings=dry, master_predictor="dsp")
+            score(f"{label}, reverb bus off", ren2.mix, {s.name: s.rel_db_in_mix for s in rep2.stems})
+            # Same network, EQ and compressor outputs forced to neutral (faders recomputed).
+            import mixai.mix as mm
+            from mixai.stems import STEM_OUTPUTS
+
+            original = mm.StemModel.run
+
+            def neutral(self, rows):
+                out = np.array(original(self, rows))
+                for i, spec in enumerate(STEM_OUTPUTS):
+                    if spec.name.startswith(("eq.", "compressor.")):
+                        out[:, i] = spec.to_unit(spec.default)
+                return out
+
+            mm.StemModel.run = neutral
+            try:
+                _, rep3, _ = mix_arrays({n: damaged[n] for n in names}, rate, options=MasterOptions(),
+                                        predictor="onnx", model_path=model_path, master_predictor="dsp")
+            finally:
+                mm.StemModel.run = original
+            flat = replace(rep3.settings, bus=replace(rep3.settings.bus, return_db=-60.0))
+            for sub, st in (("reverb off, EQ/comp off", flat),):
+                _, rep2, ren2 = mix_arrays({n: damaged[n] for n in names}, rate, options=MasterOptions(),
+                                           settings=st, master_predictor="dsp")
+                score(f"{label}, {sub}", ren2.mix, {s.name: s.rel_db_in_mix for s in rep2.stems})
 
     plain = [stereo(damaged[n]) for n in names]
     total = sum(plain)
@@ -104,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--json", help="also write per-piece results here")
+    p.add_argument("--ablations", action="store_true",
+                   help="also replay the onnx settings without the reverb bus, and without EQ/compression")
     a = p.parse_args(argv)
     model = a.model if Path(a.model).is_file() else None
     if model is None:
@@ -112,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.time()
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(a.jobs) as pool:
-        results = list(tqdm(pool.imap(evaluate_piece, [(pc, model) for pc in pieces]), total=len(pieces),
+        results = list(tqdm(pool.imap(evaluate_piece, [(pc, model, a.ablations) for pc in pieces]), total=len(pieces),
                             desc="eval mix"))
     rows = []
     for m in METHODS:

@@ -7,7 +7,8 @@ A rendered piece's stems (which sum to its balanced mix) are scrambled one by on
   probability 0.6, a gain in +-6 dB (label: the opposite gain, which undoes an RBJ band exactly);
 * **dynamics**: one of none, over-compression (threshold 0-10 dB under the stem's loudness,
   ratio 2-8; label: no compression, since it cannot be undone) or slow gain riding of +-3..6 dB
-  over 1-4 s (label: a 1.75-2.5:1 compressor at -26 dB re. the reference, which evens it out);
+  over 1-4 s (label: a 1.75-2.5:1 compressor at -16 dB re. the -20 LUFS reference, 4 dB above
+  the average, which pulls the ridden-up passages down and leaves the rest alone);
 * **mono**: 30 % of stems are folded to mono (label: the stem's pan in the balanced rendering,
   which the mixer uses to place mono stems).
 
@@ -43,7 +44,7 @@ class StemDamage:
     def label_compressor(self) -> tuple[float, float]:
         """(threshold dB re. the -20 LUFS reference, ratio)."""
         if self.dynamics == "ride":
-            return -26.0, 1.0 + 0.25 * self.ride_depth_db
+            return -16.0, 1.0 + 0.25 * self.ride_depth_db
         return 0.0, 1.0
 
 
