@@ -227,7 +227,9 @@ def read_manifest(manifest: str | os.PathLike) -> dict[tuple[str, str], dict]:
 
 def is_complete(item: BatchItem, record: dict | None) -> bool:
     """Done before: the manifest says ok and the output is the very file that was measured."""
-    if not record or record.get("status") != "ok" or record.get("output") != item.output:
+    if not record or record.get("status") != "ok" or not record.get("output"):
+        return False
+    if Path(record["output"]).resolve() != Path(item.output).resolve():
         return False
     out = Path(item.output)
     try:

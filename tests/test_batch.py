@@ -199,3 +199,36 @@ def test_cli_exit_code(tmp_path, capsys):
     rc = cli.main(["batch", str(src), "-o", str(out), "-j", "1", "--predictor", "dsp", "-q"])
     assert rc == 1
     assert "bad.flac" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_no_partial_file(tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C in a terminal does): exit 130, no temporary
+    or partial file left, and the manifest holds only complete items."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    _make_tracks(src, 8, seconds=4.0)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "mixai", "batch", str(src), "-o", str(out), "-j", "2",
+                             "--predictor", "dsp", "-q"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 90
+    while time.time() < deadline and proc.poll() is None:
+        if (out / MANIFEST_NAME).exists() and _manifest_lines(out):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "batch finished before it could be interrupted"
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = proc.stderr.read().decode()
+    assert rc == 130, err
+    assert "interrupted" in err
+    assert not [p for p in out.rglob("*") if ".part" in p.name]
+    ok = {r["key"] for r in _manifest_lines(out) if r["status"] == "ok"}
+    finals = {p.relative_to(out).as_posix(): p for p in out.rglob("*.wav")}
+    assert ok <= set(finals)
+    for p in finals.values():   # an item can finish between the signal and its manifest line
+        assert load(p)[0].shape[1] == 4 * SR
