@@ -100,7 +100,7 @@ def test_roles_resampling_warning_and_mono_pan(dsp_mix):
     assert "Lead Vox" in report.summary()
 
 
-def test_settings_round_trip_and_replay(dsp_mix, stems_dir, tmp_path):
+def test_settings_round_trip_and_replay(dsp_mix, stems_dir, tmp_path, capsys):
     from mixai.mix import mix_files
 
     report, out, _ = dsp_mix
@@ -113,6 +113,8 @@ def test_settings_round_trip_and_replay(dsp_mix, stems_dir, tmp_path):
     rc = cli.main(["mix", str(stems_dir), "-o", str(tmp_path / "again.wav"), "--settings",
                    str(out / "mix.json"), "--target-lufs", "-14", "--ceiling-dbtp", "-1", "-q"])
     assert rc == 0
+    err = capsys.readouterr().err
+    assert "mixai mix: warning: stems have different sample rates" in err and "48000 Hz" in err
     a, _ = load(out / "mix.wav")
     b, _ = load(tmp_path / "again.wav")
     assert a.shape == b.shape and np.array_equal(a, b)
