@@ -47,6 +47,9 @@ class FrameStore:
         self.frames += block.shape[1]
 
     def read(self, start: int, stop: int) -> np.ndarray:
+        """Frames [start, stop) as a new array; zeros where the range lies outside the audio."""
+        if self._file is None and self._array is not None and 0 <= start and stop <= self.frames:
+            return self._array[:, start:stop].copy()
         out = np.zeros((self.channels, max(0, stop - start)), dtype=np.float32)
         lo, hi = max(start, 0), min(stop, self.frames)
         if hi <= lo:

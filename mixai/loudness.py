@@ -137,6 +137,13 @@ def _interpolation_phases(factor: int = OVERSAMPLING, taps_per_phase: int = 32) 
 SUB_BLOCK = 64
 
 
+@lru_cache(maxsize=1)
+def _pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixai-peak")
+
+
 class TruePeakDetector:
     """Streaming 4x oversampled peak, per sample (max over channels and phases) or per block.
 
@@ -183,12 +190,16 @@ class TruePeakDetector:
         reach = np.arange(SUB_BLOCK + self._rows - 1)
         starts = blocks * SUB_BLOCK
         gather = np.minimum(starts[:, None] + reach, data.shape[1] - 1)
-        peak = np.zeros((blocks.size, SUB_BLOCK), np.float32)
-        for channel in data:
+        def channel_peaks(channel: np.ndarray) -> np.ndarray:
             spans = channel[gather]  # (blocks, SUB_BLOCK + rows - 1)
             windows = np.lib.stride_tricks.sliding_window_view(spans, self._rows, axis=1)
-            np.maximum(peak, np.abs(windows @ self._between).max(axis=2), out=peak)
-            np.maximum(peak, np.abs(spans[:, self.delay:self.delay + SUB_BLOCK]), out=peak)
+            peak = np.abs(windows @ self._between).max(axis=2)
+            return np.maximum(peak, np.abs(spans[:, self.delay:self.delay + SUB_BLOCK]))
+
+        if data.shape[0] > 1 and blocks.size >= 256:  # numpy releases the GIL: one core a channel
+            peak = np.maximum.reduce(list(_pool().map(channel_peaks, data)))
+        else:
+            peak = np.maximum.reduce([channel_peaks(channel) for channel in data])
         valid = (starts[:, None] + np.arange(SUB_BLOCK)) < n
         return np.where(valid, peak, 0.0)
 
