@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -103,6 +104,78 @@ def weighted_l1(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (w * (pred - labels).abs()).sum(dim=1).mean() / w.mean(dim=1).mean() / OUTPUTS
 
 
+EQ_CURVE_HZ = np.geomspace(25.0, 18000.0, 96)
+CURVE_SAMPLE_RATE = 44100.0
+_BANDS = (("low_shelf", "low"), ("low_mid", "peak"), ("mid", "peak"), ("high_mid", "peak"), ("high_shelf", "high"))
+
+
+def _unit_to_value(u: torch.Tensor, name: str) -> torch.Tensor:
+    spec = PARAMETERS[_index(name)]
+    if spec.scale == "log":
+        return torch.exp(math.log(spec.low) + u * (math.log(spec.high) - math.log(spec.low)))
+    return spec.low + u * (spec.high - spec.low)
+
+
+def eq_response_db(vector: torch.Tensor) -> torch.Tensor:
+    """(batch, 22) settings in [0, 1] -> (batch, 96) dB response of the EQ's five bands.
+
+    The JUCE biquads pedalboard uses (shelves with Q = 1/sqrt 2), evaluated on a log-frequency grid
+    from 25 Hz to 18 kHz at 44.1 kHz. Differentiable, so it can be a loss.
+    """
+    w = torch.tensor(2 * np.pi * EQ_CURVE_HZ / CURVE_SAMPLE_RATE, dtype=vector.dtype, device=vector.device)
+    cos1, sin1, cos2, sin2 = torch.cos(w), torch.sin(w), torch.cos(2 * w), torch.sin(2 * w)
+    total = torch.zeros(vector.shape[0], w.numel(), dtype=vector.dtype, device=vector.device)
+    for band, kind in _BANDS:
+        f = _unit_to_value(vector[:, _index(f"eq.{band}.freq_hz")], f"eq.{band}.freq_hz")[:, None]
+        g = _unit_to_value(vector[:, _index(f"eq.{band}.gain_db")], f"eq.{band}.gain_db")[:, None]
+        q = (_unit_to_value(vector[:, _index(f"eq.{band}.q")], f"eq.{band}.q")[:, None]
+             if kind == "peak" else torch.full_like(f, 1 / math.sqrt(2)))
+        omega = 2 * math.pi * f / CURVE_SAMPLE_RATE
+        co, so = torch.cos(omega), torch.sin(omega)
+        A = torch.pow(10.0, g / 40.0)
+        if kind == "peak":
+            alpha = so / (2 * q)
+            b = (1 + alpha * A, -2 * co, 1 - alpha * A)
+            a = (1 + alpha / A, -2 * co, 1 - alpha / A)
+        else:
+            beta = so * torch.sqrt(A) / q
+            am, ap = A - 1, A + 1
+            if kind == "low":
+                b = (A * (ap - am * co + beta), 2 * A * (am - ap * co), A * (ap - am * co - beta))
+                a = (ap + am * co + beta, -2 * (am + ap * co), ap + am * co - beta)
+            else:
+                b = (A * (ap + am * co + beta), -2 * A * (am + ap * co), A * (ap + am * co - beta))
+                a = (ap - am * co + beta, 2 * (am - ap * co), ap - am * co - beta)
+
+        def power(c):
+            re = c[0] + c[1] * cos1 + c[2] * cos2
+            im = -(c[1] * sin1 + c[2] * sin2)
+            return re * re + im * im
+
+        total = total + 10 * torch.log10(power(b).clamp_min(1e-12) / power(a).clamp_min(1e-12))
+    return total
+
+
+_EQ_PARAMS = [i for i, n in enumerate(PARAMETER_NAMES) if n.startswith("eq.") and n != "eq.highpass_hz"]
+
+
+def response_loss(pred: torch.Tensor, labels: torch.Tensor, eq_weight: float = 1.0) -> torch.Tensor:
+    """EQ judged by its frequency response (mean |dB error| / 12 dB) plus the weighted L1 of the rest.
+
+    The response does not care which peak slot a resonance lands in, or about the frequency of a
+    band with no gain: only the sound of the EQ counts. A little parameter L1 on the EQ (x0.1) keeps
+    the unused bands near their defaults.
+    """
+    curve = (eq_response_db(pred) - eq_response_db(labels)).abs().mean(dim=1) / 12.0
+    w = loss_weights(labels)
+    w[:, _EQ_PARAMS] *= 0.1
+    rest = (w * (pred - labels).abs()).sum(dim=1) / OUTPUTS
+    return (eq_weight * curve + rest).mean()
+
+
+LOSSES = {"param": weighted_l1, "response": response_loss}
+
+
 def _inputs(split: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([split["audio"], split["target"]], axis=1).astype(np.float32)
 
@@ -118,7 +191,7 @@ def git_commit() -> str:
 
 def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 300, batch: int = 256,
           lr: float = 2e-3, hidden: int = 256, layers: int = 3, dropout: float = 0.1,
-          weight_decay: float = 1e-4, progress: bool = True, device: str | None = None
+          weight_decay: float = 1e-4, noise: float = 0.0, loss: str = "response", progress: bool = True, device: str | None = None
           ) -> tuple[MasterNet, dict]:
     """Fit the network; returns it (on CPU, eval mode, best val epoch) and a history dict."""
     from tqdm import tqdm
@@ -139,6 +212,7 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                 pct_start=0.1)
     generator = torch.Generator().manual_seed(seed)
+    loss_fn = LOSSES[loss]
     best = (float("inf"), -1, None)
     history: dict[str, list] = {"train": [], "val": []}
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
@@ -148,7 +222,10 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
         total = 0.0
         for i in range(steps_per_epoch):
             idx = order[i * batch:(i + 1) * batch]
-            loss = weighted_l1(model(xt[idx]), yt[idx])
+            x = xt[idx]
+            if noise:  # feature noise, in units of each feature's spread: pieces differ more than excerpts
+                x = x + noise * model.std * torch.randn(x.shape, generator=generator).to(dev)
+            loss = loss_fn(model(x), yt[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -156,7 +233,7 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
             total += float(loss) * len(idx)
         model.eval()
         with torch.no_grad():
-            val = float(weighted_l1(model(xv), yv))
+            val = float(loss_fn(model(xv), yv))
         history["train"].append(total / len(xt))
         history["val"].append(val)
         if val < best[0]:
@@ -167,7 +244,7 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
     model.load_state_dict(best[2])
     model.eval()
     history.update(best_val=best[0], best_epoch=best[1], hidden=hidden, layers=layers, dropout=dropout,
-                   epochs=epochs, batch=batch, lr=lr, weight_decay=weight_decay)
+                   epochs=epochs, batch=batch, lr=lr, weight_decay=weight_decay, noise=noise, loss=loss)
     return model, history
 
 
@@ -185,13 +262,16 @@ def main(argv: list[str] | None = None) -> int:
                         "(python -m mixai.training.dataset)")
     parser.add_argument("--out", default="models/mixai-master.onnx")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--noise", type=float, default=0.0, help="training input noise, x feature std")
+    parser.add_argument("--loss", default="response", choices=sorted(LOSSES))
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (more than the free cores slows it down badly)")
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args(argv)
 
@@ -203,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     train_split, val_split = load_split(data / "train.npz"), load_split(data / "val.npz")
     began = time.perf_counter()
     model, history = train(train_split, val_split, seed=args.seed, epochs=args.epochs, batch=args.batch,
-                           lr=args.lr, hidden=args.hidden, layers=args.layers, dropout=args.dropout)
+                           lr=args.lr, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
+                           weight_decay=args.weight_decay, noise=args.noise, loss=args.loss)
     seconds = time.perf_counter() - began
     print(f"trained in {seconds:.1f} s; best val loss {history['best_val']:.4f} at epoch {history['best_epoch']}")
     print("val mean |error| per parameter:", json.dumps(per_parameter_val_error(model, val_split)))
@@ -211,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         info = {"training_seed": args.seed, "training_examples": int(len(train_split["label"])),
                 "training_pieces": int(train_split["pieces"]), "training_seconds": round(seconds, 1),
                 "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
+                "loss": args.loss,
                 "architecture": f"MLP 72-{'-'.join([str(args.hidden)] * args.layers)}-22 ReLU/sigmoid"}
         path = export_onnx(model, args.out, info)
         print(f"exported {path} ({path.stat().st_size / 1024:.0f} KiB)")
