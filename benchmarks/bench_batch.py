@@ -45,6 +45,10 @@ def make_tracks(folder: Path, n: int, seconds: float, sr: int = 44100) -> None:
         save(folder / f"track{i:02d}.wav", np.stack([x + side, x - side]).astype(np.float32), sr)
 
 
+def _item_seconds(result) -> float:
+    return float(np.median([r["seconds"] for r in result.records if "seconds" in r] or [float("nan")]))
+
+
 def _warm() -> None:
     import mixai.batch  # noqa: F401
     import mixai.pipeline  # noqa: F401
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, jobs in (("local, 1 worker", 1), ("local, 2 workers", 2)):
             t = time.perf_counter()
             r = run_batch(src, root / f"out{jobs}", config=config, jobs=jobs)
-            rows.append((label, time.perf_counter() - t, r.done, r.failed))
+            rows.append((label, time.perf_counter() - t, r.done, r.failed, _item_seconds(r)))
         from distributed import Client, LocalCluster
 
         for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -79,15 +83,18 @@ def main(argv: list[str] | None = None) -> int:
             client.run(_warm)  # a cluster is long-lived: its workers have mixai imported already
             t = time.perf_counter()
             r = run_batch(src, root / "outdask", config=config, dask_address=client)
-            rows.append(("Dask LocalCluster, 2 workers", time.perf_counter() - t, r.done, r.failed))
+            rows.append(("Dask LocalCluster, 2 workers", time.perf_counter() - t, r.done, r.failed,
+                         _item_seconds(r)))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\n{a.tracks} tracks x {a.seconds:g} s, stereo 44.1 kHz, predictor {a.predictor}, "
           f"{os.cpu_count()} CPU cores\n")
-    print("| runner | wall (s) | tracks/min | done | failed |")
-    print("|---|---:|---:|---:|---:|")
-    for label, secs, done, failed in rows:
-        print(f"| {label} | {secs:.1f} | {done / secs * 60:.1f} | {done} | {failed} |")
+    print("| runner | wall (s) | tracks/min | median s per track in a worker | done | failed |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, secs, done, failed, item in rows:
+        print(f"| {label} | {secs:.1f} | {done / secs * 60:.1f} | {item:.2f} | {done} | {failed} |")
+    load = os.getloadavg()
+    print(f"\nload average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     return 0
 
 
