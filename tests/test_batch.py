@@ -184,6 +184,12 @@ def test_dask_local_cluster(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         result = run_batch(src, out, config=CONFIG, dask_address=client)
+        # the CLI with a scheduler address, into another folder
+        from mixai import cli
+        rc = cli.main(["batch", str(src / "album0"), "-o", str(tmp_path / "out2"), "--dask",
+                       cluster.scheduler_address, "--predictor", "dsp", "-q"])
+        assert rc == 0
+        assert len(read_manifest(tmp_path / "out2" / MANIFEST_NAME)) == 2
     assert (result.done, result.failed) == (4, 0)
     records = read_manifest(out / MANIFEST_NAME)
     assert len(records) == 4 and len({r["pid"] for r in records.values()}) >= 1

@@ -218,3 +218,15 @@ def test_empty_folder(tmp_path):
 
     with pytest.raises(InputError, match="no audio files"):
         mix_files(tmp_path, tmp_path / "o.wav")
+
+
+def test_mix_arrays_in_memory_and_rate_change():
+    from mixai.mix import mix_arrays
+
+    rng = np.random.default_rng(3)
+    stems = {"bass": _tone([55, 110], 1.5, SR, rng, 0.2)[None], "vocals": np.stack([_tone([440], 1.5, SR, rng)] * 2)}
+    audio, report, rendered = mix_arrays(stems, SR, options=MasterOptions(target_lufs=-16.0, sample_rate=48000),
+                                         predictor="dsp", master_predictor="dsp", keep_stems=True)
+    assert report.settings.sample_rate == 48000
+    assert audio.shape == (2, int(1.5 * 48000)) and len(rendered.stems) == 2
+    assert report.after["integrated_lufs"] == pytest.approx(-16.0, abs=0.2)
