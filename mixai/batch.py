@@ -135,6 +135,12 @@ def find_items(in_dir: str | os.PathLike, out_dir: str | os.PathLike, mode: str 
             rel = root_p.relative_to(src)
             name = rel.as_posix() if rel.parts else src.resolve().name
             items.append(BatchItem(name, str(root_p), str(dst / f"{name}.wav"), mode))
+    # "song.wav" and "song.aiff" in one folder would both become "song.wav": the non-WAV/FLAC
+    # ones keep their extension in the name instead ("song.aiff.wav").
+    outputs = [i.output for i in items]
+    for n, item in enumerate(items):
+        if outputs.count(item.output) > 1 and Path(item.input).suffix.lower() not in (".wav", ".flac"):
+            items[n] = replace(item, output=str(Path(item.output).with_name(Path(item.input).name + ".wav")))
     items.sort(key=lambda i: i.key)
     return items
 

@@ -238,3 +238,15 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     assert ok <= set(finals)
     for p in finals.values():   # an item can finish between the signal and its manifest line
         assert load(p)[0].shape[1] == 4 * SR
+
+
+def test_items_and_output_names(tmp_path):
+    src = tmp_path / "in"
+    (src / "a").mkdir(parents=True)
+    for name in ("song.wav", "song.aiff", "x.flac", "y.mp3", ".hidden.wav", "notes.txt"):
+        (src / "a" / name).write_bytes(b"")
+    items = {i.key: Path(i.output).relative_to(tmp_path / "out").as_posix() for i in find_items(src, tmp_path / "out")}
+    assert items == {"a/song.wav": "a/song.wav", "a/song.aiff": "a/song.aiff.wav", "a/x.flac": "a/x.flac",
+                     "a/y.mp3": "a/y.wav"}
+    songs = find_items(src, tmp_path / "out", "mix")
+    assert [(i.key, Path(i.output).name) for i in songs] == [("a", "a.wav")]
