@@ -27,7 +27,8 @@ _EXPORTS = {
     "Target": "mixai.predict", "get_predictor": "mixai.predict", "resolve_target": "mixai.predict",
     "MixaiError": "mixai.errors", "InputError": "mixai.errors", "OutputError": "mixai.errors",
     "ParameterError": "mixai.errors", "ModelError": "mixai.errors",
-    "mix_files": "mixai.mix",
+    "mix_files": "mixai.mix", "mix_arrays": "mixai.mix", "MixSettings": "mixai.stems",
+    "run_batch": "mixai.batch", "BatchConfig": "mixai.batch",
 }
 
 __all__ = ["__version__", *_EXPORTS]
