@@ -260,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", default="data/dataset", help="folder with train.npz and val.npz "
                         "(python -m mixai.training.dataset)")
+    parser.add_argument("--extra-train", nargs="*", default=[], help="more train .npz files (other --seed "
+                        "runs of mixai.training.dataset) to append to DATA/train.npz")
     parser.add_argument("--out", default="models/mixai-master.onnx")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=80)
@@ -281,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     data = Path(args.data)
     train_split, val_split = load_split(data / "train.npz"), load_split(data / "val.npz")
+    for extra in args.extra_train:
+        more = load_split(extra)
+        for key in ("audio", "target", "label", "mode", "piece"):
+            train_split[key] = np.concatenate([train_split[key], more[key]])
     began = time.perf_counter()
     model, history = train(train_split, val_split, seed=args.seed, epochs=args.epochs, batch=args.batch,
                            lr=args.lr, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
