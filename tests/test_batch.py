@@ -111,7 +111,9 @@ def test_killed_worker_is_retried_and_leaves_no_partial_file(tmp_path):
     def kill_a_worker(record):
         if not killed:
             workers = psutil.Process().children(recursive=True)
-            busy = [w for w in workers if "python" in w.name().lower()]
+            # Pool workers only (spawned with multiprocessing.spawn), not the resource tracker.
+            busy = [w for w in workers if "spawn_main" in " ".join(w.cmdline())
+                    and "resource_tracker" not in " ".join(w.cmdline())]
             if busy:
                 os.kill(busy[-1].pid, signal.SIGKILL)
                 killed.append(busy[-1].pid)
