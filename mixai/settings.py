@@ -338,3 +338,29 @@ def scale_settings(settings: Settings, amount: float) -> Settings:
     stereo = Stereo(width=1.0 + (settings.stereo.width - 1.0) * amount)
     reverb = dataclasses.replace(settings.reverb, wet=settings.reverb.wet * amount)
     return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)
+
+
+# Below these, a stage changes nothing audible: predictions this close to neutral switch it off.
+NEUTRAL_SNAP = {"gain_db": 0.1, "ratio": 1.05, "wet": 0.01, "width": 0.02, "highpass_hz": 12.0}
+
+
+def snap_to_neutral(settings: Settings) -> Settings:
+    """Turn stages whose predicted effect is inaudible fully off (a network rarely outputs exact
+    zeros; a 1.002:1 compressor or a 0.3 % reverb would cost render time for nothing)."""
+    eq = settings.eq
+
+    def band(b: Any) -> Any:
+        return dataclasses.replace(b, gain_db=0.0) if abs(b.gain_db) < NEUTRAL_SNAP["gain_db"] else b
+
+    new_eq = dataclasses.replace(
+        eq, highpass_hz=HIGHPASS_OFF_HZ if eq.highpass_hz < NEUTRAL_SNAP["highpass_hz"] else eq.highpass_hz,
+        low_shelf=band(eq.low_shelf), low_mid=band(eq.low_mid), mid=band(eq.mid),
+        high_mid=band(eq.high_mid), high_shelf=band(eq.high_shelf))
+    comp = settings.compressor
+    if comp.ratio < NEUTRAL_SNAP["ratio"]:
+        comp = dataclasses.replace(comp, ratio=1.0)
+    stereo = Stereo(1.0) if abs(settings.stereo.width - 1.0) < NEUTRAL_SNAP["width"] else settings.stereo
+    reverb = settings.reverb
+    if reverb.wet < NEUTRAL_SNAP["wet"]:
+        reverb = dataclasses.replace(reverb, wet=0.0)
+    return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)

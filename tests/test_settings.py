@@ -75,3 +75,14 @@ def test_amount_scales_toward_neutral():
     assert half.compressor.ratio == pytest.approx(2.5 ** 0.5)
     with pytest.raises(ParameterError):
         scale_settings(s, 1.5)
+
+
+def test_snap_to_neutral_switches_off_inaudible_stages():
+    from mixai.settings import snap_to_neutral
+    tiny = Settings(eq=EQ(mid=Peak(1000.0, 0.05, 1.0), high_shelf=HighShelf(9000.0, 2.0)),
+                    compressor=Compressor(-20.0, 1.002, 10.0, 100.0), stereo=Stereo(1.01),
+                    reverb=Reverb(0.004, 0.5, 0.5))
+    snapped = snap_to_neutral(tiny)
+    assert snapped.eq.mid.gain_db == 0.0 and snapped.eq.high_shelf.gain_db == 2.0
+    assert snapped.compressor.is_neutral and snapped.stereo.is_neutral and snapped.reverb.is_neutral
+    assert snap_to_neutral(busy_settings()) == busy_settings()

@@ -17,7 +17,7 @@ import numpy as np
 from mixai.errors import ModelError
 from mixai.features import FEATURE_NAMES, FEATURE_VERSION, Features
 from mixai.predict import Target
-from mixai.settings import PARAMETERS, SCHEMA_VERSION, Output, Settings
+from mixai.settings import PARAMETERS, SCHEMA_VERSION, Output, Settings, snap_to_neutral
 
 MODEL_FILENAME = "mixai-master.onnx"
 MODEL_ENV = "MIXAI_MODEL"
@@ -97,4 +97,4 @@ class Model:
 
     def predict(self, features: Features, target: Target, *, output: Output | None = None) -> Settings:
         x = np.concatenate([features.values, target.features.values])[None, :]
-        return Settings.from_vector(self.run(x)[0], output=output)
+        return snap_to_neutral(Settings.from_vector(self.run(x)[0], output=output))
