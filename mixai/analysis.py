@@ -16,7 +16,7 @@ import numpy as np
 from mixai import audio as audio_io
 from mixai.errors import InputError
 from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract
-from mixai.loudness import SILENCE_LUFS, LoudnessMeter, TruePeakMeter
+from mixai.loudness import SILENCE_LUFS, LoudnessMeter, TruePeakMeter, stage_pool
 
 Progress = Callable[[float, str], None]
 
@@ -97,9 +97,10 @@ class AnalysisAccumulator:
         self.frames = 0
 
     def add(self, block: np.ndarray) -> None:
+        peaks = stage_pool().submit(self.peaks.add, block)  # overlaps the loudness filter
         self.loudness.add(block)
-        self.peaks.add(block)
         self.excerpts.add(block)
+        peaks.result()
         self.frames += block.shape[1]
 
     def finish(self, path: str | None = None, *, allow_silent: bool = False) -> Analysis:

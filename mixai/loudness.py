@@ -138,6 +138,15 @@ SUB_BLOCK = 64
 
 
 @lru_cache(maxsize=1)
+def stage_pool():
+    """One helper thread to overlap independent measurements of a block (numpy and scipy
+    release the GIL), e.g. the true peak alongside the K-weighted loudness."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-stage")
+
+
+@lru_cache(maxsize=1)
 def _pool():
     from concurrent.futures import ThreadPoolExecutor
 

@@ -25,7 +25,7 @@ from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
 from mixai.limiter import PeakEnvelope, TruePeakLimiter
-from mixai.loudness import LoudnessMeter, TruePeakMeter, _k_weighting_sos
+from mixai.loudness import LoudnessMeter, TruePeakMeter, stage_pool
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
 from mixai.presets import DEFAULT_PRESET, get_preset
 from mixai.settings import Output, Settings, scale_settings
@@ -188,14 +188,22 @@ class _Render:
         self.sample_rate = rate
         chain = ChainRenderer(settings, rate, input_gain_db=REFERENCE_LUFS - input_lufs)
         self.meter = LoudnessMeter(rate, channels)
+        pending = None  # metering of the previous block runs while pedalboard renders the next
         for block in source.blocks():
             out = chain.process(block)
+            if pending is not None:
+                pending.result()
             self.audio.append(out)
-            weighted = self.meter.add(out)
-            self.power.append(np.square(weighted).sum(axis=0, dtype=np.float32)[None, :])
+            pending = stage_pool().submit(self._measure, out)
             if progress:
                 progress(0.3 + 0.4 * min(1.0, self.audio.frames / max(source.frames, 1)), "render")
+        if pending is not None:
+            pending.result()
         self.frames = self.audio.frames
+
+    def _measure(self, out: np.ndarray) -> None:
+        weighted = self.meter.add(out)
+        self.power.append(np.square(weighted).sum(axis=0, dtype=np.float32)[None, :])
 
     def peak_envelope(self, ceiling_dbtp: float, gain_db: float, chunk: int) -> PeakEnvelope:
         """The envelope, (re)built when a gain above the one it was built for is asked about."""
@@ -267,9 +275,10 @@ def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chun
     for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
                                               chunk_frames=chunk)):
         block = render.audio.read(i * chunk, i * chunk + g.size) * g
+        measured = stage_pool().submit(peaks.add, block)  # true peak alongside loudness and writing
         meter.add(block)
-        peaks.add(block)
         sink(block)
+        measured.result()
         if progress:
             progress(0.75 + 0.25 * min(1.0, (i * chunk + g.size) / max(render.frames, 1)), "write")
         if g.size:  # the limiter's share of the gain curve: make-up gain minus what it applied
