@@ -217,26 +217,14 @@ class StemModel:
     name = "onnx"
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        import onnxruntime as ort
-
         from mixai.features import FEATURE_NAMES, FEATURE_VERSION
+        from mixai.predict.onnx import open_session
 
         resolved = Path(path) if path is not None else default_stems_model_path()
         if resolved is None:
             raise ModelError("no mixai stem model is installed; use --predictor dsp or --model PATH")
-        if not resolved.is_file():
-            raise ModelError(f"{resolved}: stem model file not found")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(resolved), sess_options=options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime has its own exception types
-            raise ModelError(f"{resolved}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
+        self.session, meta = open_session(resolved, "stem model")
         self.path = resolved
-        meta = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata = meta
         problems = []
         if meta.get("mixai_kind") != "stems":

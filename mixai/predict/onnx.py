@@ -46,30 +46,34 @@ def parameter_metadata() -> list[dict]:
     return [{"name": p.name, "low": p.low, "high": p.high, "scale": p.scale} for p in PARAMETERS]
 
 
+def open_session(path: Path, what: str = "model"):
+    """An onnxruntime CPU session (one thread: predictions are tiny) and the model's metadata."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelError(f"{path}: {what} file not found")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
+    return session, dict(session.get_modelmeta().custom_metadata_map)
+
+
 class Model:
     """An exported mixai network. ``predict(features, target)`` -> :class:`Settings`."""
 
     name = "onnx"
 
     def __init__(self, path: str | os.PathLike | None = None, *, kind: str = "master") -> None:
-        import onnxruntime as ort
-
         resolved = Path(path) if path is not None else default_model_path()
         if resolved is None:
             raise ModelError("no mixai model is installed; use --predictor dsp or --model PATH")
-        if not resolved.is_file():
-            raise ModelError(f"{resolved}: model file not found")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(resolved), sess_options=options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(f"{resolved}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
+        self.session, self.metadata = open_session(resolved, "model")
         self.path = resolved
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self._check(kind)
         self._input = self.session.get_inputs()[0].name
 
