@@ -15,13 +15,14 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
 from mixai.errors import ParameterError
 
 SCHEMA_VERSION = 1
+T = TypeVar("T")
 
 
 def _param(default: float, low: float, high: float, scale: str = "lin", doc: str = "") -> Any:
@@ -304,17 +305,22 @@ def neutral_settings(output: Output | None = None) -> Settings:
     return Settings(output=output or Output())
 
 
-def load_settings(path: str) -> Settings:
-    """Read a settings JSON file, with errors that name the file."""
+def load_json_file(path: str, parse: Callable[[str], T]) -> T:
+    """Read a settings-like JSON file with ``parse``; errors name the file."""
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
         raise ParameterError(f"{path}: cannot read settings ({exc.strerror})") from None
     try:
-        return Settings.from_json(text)
+        return parse(text)
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
+
+
+def load_settings(path: str) -> Settings:
+    """Read a settings JSON file, with errors that name the file."""
+    return load_json_file(path, Settings.from_json)
 
 
 def scale_settings(settings: Settings, amount: float) -> Settings:

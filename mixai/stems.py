@@ -227,15 +227,9 @@ def _dict(value: Any, where: str) -> dict:
 
 
 def load_mix_settings(path: str) -> MixSettings:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise ParameterError(f"{path}: cannot read settings ({exc.strerror})") from None
-    try:
-        return MixSettings.from_json(text)
-    except ParameterError as exc:
-        raise ParameterError(f"{path}: {exc}") from None
+    from mixai.settings import load_json_file
+
+    return load_json_file(path, MixSettings.from_json)
 
 
 # --- the stem network's output schema ---------------------------------------------------------
