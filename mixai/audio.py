@@ -142,8 +142,9 @@ def check_output_path(output: str | os.PathLike, *, inputs: tuple[str | os.PathL
     if not parent.is_dir():
         raise OutputError(f"{out}: output folder {parent} does not exist")
     for source in inputs:
-        if Path(source).exists() and out.exists() and os.path.samefile(source, out) or \
-                Path(source).resolve() == out.resolve():
+        same = Path(source).resolve() == out.resolve() or (
+            Path(source).exists() and out.exists() and os.path.samefile(source, out))  # hard links too
+        if same:
             raise OutputError(f"{out}: output is the input file; mixai never overwrites its input")
     if out.is_dir():
         raise OutputError(f"{out}: is a folder")

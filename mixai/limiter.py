@@ -41,7 +41,7 @@ class PeakEnvelope:
     """
 
     def __init__(self, audio: FrameStore, *, ceiling_dbtp: float, max_gain_db: float,
-                 chunk_frames: int, directory: str | None = None) -> None:
+                 chunk_frames: int) -> None:
         self.max_gain_db = max_gain_db
         self.frames = audio.frames
         detector = TruePeakDetector(audio.channels)

@@ -160,19 +160,19 @@ def suggest(path: str | os.PathLike, *, target: str | os.PathLike | Target | Non
     """Analyse a file and predict settings for it, without rendering anything."""
     source = _Source.from_file(path, options.sample_rate)
     analysis = _analyse(source, None, 1.0)
-    return _predict(analysis, target, predictor, model_path, options), analysis
+    return _predict(analysis, target, predictor, model_path, options)[0], analysis
 
 
-def _predict(analysis: Analysis, target, predictor, model_path, options: MasterOptions) -> Settings:
+def _predict(analysis: Analysis, target, predictor, model_path,
+             options: MasterOptions) -> tuple[Settings, str, str]:
+    """Settings for ``analysis``, with the names of the predictor and target that made them.
+
+    The predictor is opened and the target (possibly a reference file to analyse) resolved once.
+    """
     chosen = predictor if not isinstance(predictor, str) else get_predictor(predictor, model_path=model_path)
-    settings = chosen.predict(analysis.features, resolve_target(target), output=options.output_stage())
-    return scale_settings(settings, options.amount)
-
-
-def _predictor_name(predictor, model_path) -> str:
-    if not isinstance(predictor, str):
-        return predictor.name
-    return get_predictor(predictor, model_path=model_path).name if predictor == "auto" else predictor
+    resolved = resolve_target(target)
+    settings = chosen.predict(analysis.features, resolved, output=options.output_stage())
+    return scale_settings(settings, options.amount), chosen.name, resolved.name
 
 
 class _Render:
@@ -213,7 +213,7 @@ class _Render:
             # Exact where a gain up to 4 dB above this one could limit: enough for the solver's
             # usual steps; a bigger step rebuilds it.
             self.envelope = PeakEnvelope(self.audio, ceiling_dbtp=ceiling_dbtp, max_gain_db=gain_db + 4.0,
-                                         chunk_frames=chunk, directory=default_temp_dir())
+                                         chunk_frames=chunk)
         return self.envelope
 
     def close(self) -> None:
@@ -311,9 +311,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
 
     t = time.perf_counter()
     if settings is None:
-        settings = _predict(before, target, predictor, model_path, options)
-        predictor_name = _predictor_name(predictor, model_path)
-        target_name = resolve_target(target).name if not isinstance(target, Target) else target.name
+        settings, predictor_name, target_name = _predict(before, target, predictor, model_path, options)
     else:
         settings = settings.replace(output=options.output_stage(settings.output))
         predictor_name, target_name = "settings", "settings"

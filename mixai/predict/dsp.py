@@ -7,8 +7,6 @@ and stays available as ``--predictor dsp``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from mixai.chain import REFERENCE_LUFS
@@ -56,4 +54,4 @@ class DspPredictor:
                         output=output or Output())
 
 
-__all__ = ["DspPredictor", "math"]
+__all__ = ["DspPredictor"]
