@@ -131,13 +131,18 @@ def cmd_master(args: argparse.Namespace) -> int:
                              dry_run=args.dry_run, save_settings=args.save_settings, progress=bar)
     finally:
         bar.close()
+    print_report(report, args)
+    if args.dry_run and not (args.json or args.quiet):
+        print(report.settings.to_json())
+    return EXIT_OK
+
+
+def print_report(report, args: argparse.Namespace) -> None:
+    """The whole report as JSON with ``--json``, else the human summary unless ``--quiet``."""
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     elif not args.quiet:
         print(report.summary())
-        if args.dry_run:
-            print(report.settings.to_json())
-    return EXIT_OK
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

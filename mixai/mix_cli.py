@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from mixai import cli
@@ -64,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
                         print(f"mixai mix: warning: {w.message}", file=sys.stderr)
     finally:
         bar.close()
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    elif not args.quiet:
-        print(report.summary())
+    cli.print_report(report, args)
     return cli.EXIT_OK
 
 

@@ -175,11 +175,7 @@ class Settings:
 
     @classmethod
     def from_json(cls, text: str) -> "Settings":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParameterError(f"settings are not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "settings"))
 
     # --- the network's [0, 1] space ----------------------------------------------------------
     def to_vector(self) -> np.ndarray:
@@ -303,6 +299,14 @@ PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in PARAMETERS)
 def neutral_settings(output: Output | None = None) -> Settings:
     """Settings that leave the audio untouched apart from the loudness stage."""
     return Settings(output=output or Output())
+
+
+def parse_json(text: str, what: str) -> Any:
+    """``json.loads`` with a :class:`ParameterError` that says what was being read."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"{what} are not valid JSON: {exc}") from None
 
 
 def load_json_file(path: str, parse: Callable[[str], T]) -> T:

@@ -213,11 +213,9 @@ class MixSettings:
 
     @classmethod
     def from_json(cls, text: str) -> "MixSettings":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParameterError(f"mix settings are not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        from mixai.settings import parse_json
+
+        return cls.from_dict(parse_json(text, "mix settings"))
 
 
 def _dict(value: Any, where: str) -> dict:
