@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -95,16 +96,26 @@ class AnalysisAccumulator:
         self.peaks = TruePeakMeter(channels)
         self.excerpts = ExcerptSampler(total_frames, block_frames, sample_rate)
         self.frames = 0
+        self._peaks_pending: list[Future] = []
 
     def add(self, block: np.ndarray) -> None:
-        peaks = stage_pool().submit(self.peaks.add, block)  # overlaps the loudness filter
+        # The true peak runs on the helper thread, up to two blocks behind the loudness filter
+        # (bounded, so a long file never queues up in memory).
+        self._peaks_pending.append(stage_pool().submit(self.peaks.add, block))
         self.loudness.add(block)
         self.excerpts.add(block)
-        peaks.result()
+        while len(self._peaks_pending) > 2:
+            self._peaks_pending.pop(0).result()
         self.frames += block.shape[1]
 
     def finish(self, path: str | None = None, *, allow_silent: bool = False) -> Analysis:
-        self.peaks.flush()
+        self._peaks_pending.append(stage_pool().submit(self.peaks.flush))
+        try:
+            features = extract(self.excerpts.audio(), self.sample_rate)  # while the peaks finish
+        finally:
+            for pending in self._peaks_pending:
+                pending.result()
+            self._peaks_pending = []
         lufs = self.loudness.integrated_lufs()
         if not allow_silent and (not math.isfinite(lufs) or lufs < SILENCE_LUFS):
             where = path or "audio"
@@ -117,7 +128,7 @@ class AnalysisAccumulator:
             max_momentary_lufs=self.loudness.max_momentary_lufs(),
             max_short_term_lufs=self.loudness.max_short_term_lufs(),
             sample_peak_dbfs=self.peaks.sample_peak_dbfs, true_peak_dbtp=self.peaks.true_peak_dbtp,
-            features=extract(self.excerpts.audio(), self.sample_rate), path=path)
+            features=features, path=path)
 
 
 def analyze(path: str | os.PathLike, *, sample_rate: int | None = None,

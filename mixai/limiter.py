@@ -33,35 +33,61 @@ RELEASE_SEGMENT = 4096  # sub-blocks per step of the log-domain release (keeps e
 
 
 class PeakEnvelope:
-    """Largest 4x oversampled peak (dB) of each 64-sample sub-block of a stored render.
+    """Largest 4x oversampled peak (dB) of each 64-sample sub-block of a render.
 
     Exact wherever ``gain * peak`` could reach the ceiling for any gain up to ``max_gain_db``;
     elsewhere an upper bound that is still below the ceiling (see ``TruePeakDetector.envelope``),
     so the limiter treats those sub-blocks exactly as it would with exact values: it leaves them alone.
+
+    Built a block at a time with :meth:`add` (the pipeline does it while the chain renders the next
+    block) and :meth:`finish`, or in one go from a stored render with :meth:`from_store`.
     """
 
-    def __init__(self, audio: FrameStore, *, ceiling_dbtp: float, max_gain_db: float,
-                 chunk_frames: int) -> None:
+    def __init__(self, channels: int, *, ceiling_dbtp: float, max_gain_db: float) -> None:
         self.max_gain_db = max_gain_db
-        self.frames = audio.frames
-        detector = TruePeakDetector(audio.channels)
-        floor = db_to_gain(ceiling_dbtp - MAX_MARGIN_DB - max_gain_db)
-        lag, pending, maxima = detector.delay, np.zeros(0, np.float32), []
-        for start in range(0, audio.frames + detector.delay, chunk_frames):
-            env = detector.envelope(audio.read(start, start + chunk_frames), floor=floor)
-            if lag:  # the detector lags by ``delay`` samples: drop its first values
-                drop = min(lag, env.size)
-                env, lag = env[drop:], lag - drop
-            pending = np.concatenate([pending, env])
-            whole = (pending.size // SUB_BLOCK) * SUB_BLOCK
-            maxima.append(pending[:whole].reshape(-1, SUB_BLOCK).max(axis=1))
-            pending = pending[whole:]
-        if pending.size:
-            maxima.append(pending.max(keepdims=True))
+        self.frames = 0
+        self._detector = TruePeakDetector(channels)
+        self._floor = db_to_gain(ceiling_dbtp - MAX_MARGIN_DB - max_gain_db)
+        self._lag = self._detector.delay
+        self._pending = np.zeros(0, np.float32)
+        self._maxima: list[np.ndarray] = []
+        self.peak_db = np.zeros(0)
+
+    @classmethod
+    def from_store(cls, audio: FrameStore, *, ceiling_dbtp: float, max_gain_db: float,
+                   chunk_frames: int) -> "PeakEnvelope":
+        envelope = cls(audio.channels, ceiling_dbtp=ceiling_dbtp, max_gain_db=max_gain_db)
+        for start in range(0, audio.frames, chunk_frames):
+            envelope.add(audio.read(start, start + chunk_frames))
+        return envelope.finish()
+
+    def add(self, block: np.ndarray) -> None:
+        self.frames += block.shape[-1]
+        self._collect(self._detector.envelope(block, floor=self._floor))
+
+    def _collect(self, env: np.ndarray) -> None:
+        if self._lag:  # the detector lags by ``delay`` samples: drop its first values
+            drop = min(self._lag, env.size)
+            env, self._lag = env[drop:], self._lag - drop
+        pending = np.concatenate([self._pending, env]) if self._pending.size else env
+        whole = (pending.size // SUB_BLOCK) * SUB_BLOCK
+        if whole:
+            self._maxima.append(pending[:whole].reshape(-1, SUB_BLOCK).max(axis=1))
+        self._pending = pending[whole:]
+
+    def finish(self) -> "PeakEnvelope":
+        """Push the detector's delay through and convert to dB; returns self."""
+        tail = np.zeros((self._detector._context.shape[0], self._detector.delay), np.float32)
+        self._collect(self._detector.envelope(tail, floor=self._floor))
+        if self._pending.size:
+            self._maxima.append(self._pending.max(keepdims=True))
+            self._pending = np.zeros(0, np.float32)
         blocks = -(-self.frames // SUB_BLOCK)
-        peak = np.concatenate(maxima)[:blocks] if maxima else np.zeros(0, np.float32)
+        peak = np.concatenate(self._maxima)[:blocks] if self._maxima else np.zeros(0, np.float32)
+        self._maxima = []
         with np.errstate(divide="ignore"):
             self.peak_db = 20.0 * np.log10(np.maximum(peak.astype(np.float64), 1e-9))
+        return self
 
     def close(self) -> None:
         self.peak_db = np.zeros(0)

@@ -25,12 +25,13 @@ from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
 from mixai.limiter import PeakEnvelope, TruePeakLimiter
-from mixai.loudness import LoudnessMeter, TruePeakMeter, stage_pool
+from mixai.loudness import SUB_BLOCK, LoudnessMeter, TruePeakMeter, stage_pool
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
 from mixai.presets import DEFAULT_PRESET, get_preset
 from mixai.settings import Output, Settings, scale_settings
 
 LOUDNESS_TOLERANCE_LU = 0.1
+ENVELOPE_HEADROOM_DB = 12.0  # how far above the expected make-up gain the peak envelope stays exact
 MAX_MAKEUP_GAIN_DB = 40.0
 
 
@@ -176,16 +177,25 @@ def _predict(analysis: Analysis, target, predictor, model_path,
 
 
 class _Render:
-    """The chain output kept for the loudness stage: audio and its K-weighted power per sample."""
+    """The chain output kept for the loudness stage: the audio, its K-weighted power per 64-sample
+    sub-block and its oversampled peak envelope.
+
+    The power and the envelope are measured on the helper thread while pedalboard renders the next
+    block, so the loudness solver needs no further pass over the audio.
+    """
 
     def __init__(self, source: _Source, settings: Settings, input_lufs: float,
                  progress: Progress | None = None) -> None:
         rate, channels = source.sample_rate, source.channels
-        tmp = default_temp_dir()
-        self.audio = FrameStore(channels, expected_frames=source.frames, directory=tmp)
-        self.power = FrameStore(1, expected_frames=source.frames, directory=tmp)
-        self.envelope: PeakEnvelope | None = None
+        self.audio = FrameStore(channels, expected_frames=source.frames, directory=default_temp_dir())
         self.sample_rate = rate
+        self.ceiling_dbtp = settings.output.ceiling_dbtp
+        # The chain leaves its output near the working level, so the make-up gain is about
+        # target - REFERENCE_LUFS: exact peaks up to well above that, rebuilt if the solver goes further.
+        expected_gain_db = settings.output.target_lufs - REFERENCE_LUFS
+        self.envelope = PeakEnvelope(channels, ceiling_dbtp=self.ceiling_dbtp,
+                                     max_gain_db=expected_gain_db + ENVELOPE_HEADROOM_DB)
+        self.power = SubBlockPower()
         chain = ChainRenderer(settings, rate, input_gain_db=REFERENCE_LUFS - input_lufs)
         self.meter = LoudnessMeter(rate, channels)
         pending = None  # metering of the previous block runs while pedalboard renders the next
@@ -199,27 +209,48 @@ class _Render:
                 progress(0.3 + 0.4 * min(1.0, self.audio.frames / max(source.frames, 1)), "render")
         if pending is not None:
             pending.result()
+        self.envelope.finish()
+        self.energy = self.power.energies()
         self.frames = self.audio.frames
 
     def _measure(self, out: np.ndarray) -> None:
-        weighted = self.meter.add(out)
-        self.power.append(np.square(weighted).sum(axis=0, dtype=np.float32)[None, :])
+        self.power.add(self.meter.add(out))
+        self.envelope.add(out)
 
-    def peak_envelope(self, ceiling_dbtp: float, gain_db: float, chunk: int) -> PeakEnvelope:
-        """The envelope, (re)built when a gain above the one it was built for is asked about."""
-        if self.envelope is None or gain_db > self.envelope.max_gain_db:
-            if self.envelope is not None:
-                self.envelope.close()
-            # Exact where a gain up to 4 dB above this one could limit: enough for the solver's
-            # usual steps; a bigger step rebuilds it.
-            self.envelope = PeakEnvelope(self.audio, ceiling_dbtp=ceiling_dbtp, max_gain_db=gain_db + 4.0,
-                                         chunk_frames=chunk)
+    def peak_envelope(self, gain_db: float, chunk: int) -> PeakEnvelope:
+        """The envelope; rebuilt from the stored audio when a gain above its range is asked about."""
+        if gain_db > self.envelope.max_gain_db:
+            self.envelope.close()
+            self.envelope = PeakEnvelope.from_store(self.audio, ceiling_dbtp=self.ceiling_dbtp,
+                                                    max_gain_db=gain_db + ENVELOPE_HEADROOM_DB,
+                                                    chunk_frames=chunk)
         return self.envelope
 
     def close(self) -> None:
-        for store in (self.audio, self.power, self.envelope):
-            if store is not None:
-                store.close()
+        self.audio.close()
+        self.envelope.close()
+
+
+class SubBlockPower:
+    """Channel-summed K-weighted energy of each 64-sample sub-block (the limiter's planning grid)."""
+
+    def __init__(self) -> None:
+        self._sums: list[np.ndarray] = []
+        self._pending = np.zeros(0, np.float64)
+        self.frames = 0
+
+    def add(self, weighted: np.ndarray) -> None:
+        power = np.square(weighted, dtype=np.float64).sum(axis=0)
+        self.frames += power.size
+        data = np.concatenate([self._pending, power]) if self._pending.size else power
+        whole = (data.size // SUB_BLOCK) * SUB_BLOCK
+        if whole:
+            self._sums.append(data[:whole].reshape(-1, SUB_BLOCK).sum(axis=1))
+        self._pending = data[whole:]
+
+    def energies(self) -> np.ndarray:
+        tail = [self._pending.sum(keepdims=True)] if self._pending.size else []
+        return np.concatenate(self._sums + tail) if self._sums or tail else np.zeros(0)
 
 
 def _step_frames(rate: int) -> int:
@@ -227,19 +258,21 @@ def _step_frames(rate: int) -> int:
 
 
 def _estimate_limited_lufs(render: _Render, limiter: TruePeakLimiter, gain_db: float, chunk: int) -> float:
-    """Loudness after gain + limiting, from stored K-weighted power (no audio pass needed).
+    """Loudness after gain + limiting, from the stored sub-block energies (no audio pass needed).
 
-    Treats the limiter's gain as applied after K-weighting; its curve moves slowly against the
-    filters, and the final pass measures the real output anyway.
+    Each sub-block's energy is scaled by the square of the limiter's gain at its centre, and spread
+    evenly over its samples to form the meter's 100 ms steps. The gain moves slowly against a
+    sub-block and the K-weighting filters; the final pass measures the real output anyway.
     """
     step = _step_frames(render.sample_rate)
+    gains = limiter.block_gains(render.peak_envelope(gain_db, chunk), gain_db=gain_db)
+    size = min(gains.size, render.energy.size)
+    energy = render.energy[:size] * np.square(gains[:size])
+    edges = np.minimum(np.arange(energy.size + 1) * SUB_BLOCK, render.frames)
+    cumulative = np.concatenate([[0.0], np.cumsum(energy)])
+    steps = np.arange(render.frames // step + 1) * step
     meter = LoudnessMeter(render.sample_rate, 1)
-    envelope = render.peak_envelope(limiter.ceiling_dbtp, gain_db, chunk)
-    for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
-                                              chunk_frames=chunk)):
-        p = render.power.read(i * chunk, i * chunk + g.size)[0] * np.square(g)
-        whole = (p.size // step) * step
-        meter._energies.append(p[:whole].reshape(-1, step).mean(axis=1))
+    meter._energies.append(np.diff(np.interp(steps, edges, cumulative)) / step)
     return meter.integrated_lufs()
 
 
@@ -271,20 +304,29 @@ def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chun
     meter = LoudnessMeter(render.sample_rate, render.audio.channels)
     peaks = TruePeakMeter(render.audio.channels)
     deepest = 0.0
-    envelope = render.peak_envelope(limiter.ceiling_dbtp, gain_db, chunk)
+    envelope = render.peak_envelope(gain_db, chunk)
+    pending: list = []
     for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
                                               chunk_frames=chunk)):
         block = render.audio.read(i * chunk, i * chunk + g.size) * g
-        measured = stage_pool().submit(peaks.add, block)  # true peak alongside loudness and writing
-        meter.add(block)
+        # Measured on the helper thread, at most two blocks behind the writing.
+        pending.append(stage_pool().submit(_measure_output, meter, peaks, block))
         sink(block)
-        measured.result()
+        while len(pending) > 2:
+            pending.pop(0).result()
         if progress:
             progress(0.75 + 0.25 * min(1.0, (i * chunk + g.size) / max(render.frames, 1)), "write")
         if g.size:  # the limiter's share of the gain curve: make-up gain minus what it applied
             deepest = max(deepest, gain_db - 20 * math.log10(max(float(g.min()), 1e-9)))
+    for measured in pending:
+        measured.result()
     peaks.flush()
     return meter, peaks, deepest
+
+
+def _measure_output(meter: LoudnessMeter, peaks: TruePeakMeter, block: np.ndarray) -> None:
+    meter.add(block)
+    peaks.add(block)
 
 
 def _monotonic(progress: Progress | None) -> Progress | None:

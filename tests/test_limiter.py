@@ -13,7 +13,7 @@ SR = 44100
 def limited(x: np.ndarray, gain_db: float, ceiling: float, chunk: int = 44100) -> np.ndarray:
     store = FrameStore(x.shape[0])
     store.append(x)
-    env = PeakEnvelope(store, ceiling_dbtp=ceiling, max_gain_db=gain_db, chunk_frames=chunk)
+    env = PeakEnvelope.from_store(store, ceiling_dbtp=ceiling, max_gain_db=gain_db, chunk_frames=chunk)
     limiter = TruePeakLimiter(SR, ceiling_dbtp=ceiling, release_ms=80)
     gains = np.concatenate(list(limiter.gain_curves(env, store.frames, gain_db=gain_db, chunk_frames=chunk)))
     return x * gains
@@ -34,7 +34,10 @@ def test_ceiling_holds_for_noise_and_music_at_extreme_gain():
 
 def test_chunk_size_does_not_change_the_result():
     x = material.band_loop(5.0)
-    assert np.array_equal(limited(x, 18.0, -1.0, chunk=44100), limited(x, 18.0, -1.0, chunk=10007))
+    # The peak filter takes its FFT or its direct path depending on how much of a chunk is in
+    # play; the two agree to float32 rounding, so the results may differ by that and no more.
+    np.testing.assert_allclose(limited(x, 18.0, -1.0, chunk=44100), limited(x, 18.0, -1.0, chunk=10007),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_reduction_is_local_to_the_peak():

@@ -65,3 +65,20 @@ def test_cheap_envelope_never_reads_low():
     cheap = TruePeakDetector(2).envelope(x, floor=0.05)
     assert (cheap >= exact - 1e-7).all()
     assert np.array_equal(cheap[exact >= 0.05], exact[exact >= 0.05])
+
+
+@pytest.mark.parametrize("frames", [1, 100, 5000, 441_000])
+def test_fft_and_direct_true_peak_filters_agree(frames, monkeypatch):
+    """The whole-block FFT filter and the per-sub-block direct one compute the same peaks."""
+    import mixai.loudness as loudness
+
+    x = (np.random.default_rng(frames).standard_normal((2, frames)) * 0.3).astype(np.float32)
+    detector = TruePeakDetector(2)
+    data = detector._advance(x)
+    n = data.shape[1] - (detector._rows - 1)
+    blocks = np.arange(-(-n // loudness.SUB_BLOCK))
+    monkeypatch.setattr(loudness, "FFT_SHARE", 0)  # force the direct path
+    direct = detector._exact(data, blocks).reshape(-1)[:n]
+    fft = detector._all_peaks(data)
+    assert fft.shape == (n,)
+    np.testing.assert_allclose(fft, direct, rtol=1e-5, atol=1e-6)
