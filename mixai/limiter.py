@@ -115,15 +115,21 @@ class TruePeakLimiter:
 
     def gain_curves(self, envelope: PeakEnvelope, frames: int, *, gain_db: float,
                     chunk_frames: int) -> Iterator[np.ndarray]:
-        """Yield, chunk by chunk, the linear gain for each sample (interpolated between sub-blocks)."""
-        gains = self.block_gains(envelope, gain_db=gain_db)
-        centres = np.arange(gains.size) * SUB_BLOCK + (SUB_BLOCK - 1) / 2.0
+        """Yield, chunk by chunk, the linear gain for each sample (interpolated between sub-block
+        centres, held flat before the first centre and after the last)."""
+        gains = self.block_gains(envelope, gain_db=gain_db).astype(np.float32)
+        if gains.size == 0:
+            return
+        after = np.append(np.diff(gains), np.float32(0.0)) / np.float32(SUB_BLOCK)  # per sample, to the next centre
+        before = np.insert(np.diff(gains), 0, np.float32(0.0)) / np.float32(SUB_BLOCK)  # from the previous one
+        offset = np.arange(SUB_BLOCK, dtype=np.float32) - np.float32((SUB_BLOCK - 1) / 2.0)  # from the centre
+        rising = offset >= 0
         for start in range(0, frames, chunk_frames):
             stop = min(start + chunk_frames, frames)
-            lo = max(0, start // SUB_BLOCK - 1)
-            hi = min(gains.size, stop // SUB_BLOCK + 2)
-            samples = np.arange(start, stop, dtype=np.float64)
-            yield np.interp(samples, centres[lo:hi], gains[lo:hi]).astype(np.float32)
+            first, last = start // SUB_BLOCK, -(-stop // SUB_BLOCK)
+            slope = np.where(rising, after[first:last, None], before[first:last, None])
+            curve = gains[first:last, None] + slope * offset
+            yield curve.reshape(-1)[start - first * SUB_BLOCK:stop - first * SUB_BLOCK]
 
 
 def _release(required_db: np.ndarray, log_decay: float) -> np.ndarray:
