@@ -59,20 +59,39 @@ class LoudnessMeter:
         self._sos = _k_weighting_sos(self.sample_rate)
         self._zi = np.zeros((self._sos.shape[0], self.channels, 2))
         self._step = max(1, int(round(self.STEP_SECONDS * self.sample_rate)))
-        self._pending = np.zeros((self.channels, 0), dtype=np.float64)
+        self._pending = [np.zeros(0) for _ in range(self.channels)]  # K-weighted samples short of a step
         self._energies: list[np.ndarray] = []  # channel-summed mean square per 100 ms step
 
-    def add(self, block: np.ndarray) -> np.ndarray:
-        """Meter a block; returns it K-weighted (callers that need the weighted signal reuse it)."""
+    def add(self, block: np.ndarray, *, power: bool = False) -> np.ndarray | None:
+        """Meter a (channels, samples) block.
+
+        With ``power``, also return the channel-summed square of the K-weighted block, per sample
+        (the mastering pipeline keeps it to predict loudness after gain and limiting).
+        scipy's sosfilt releases the GIL, so the channels of a long block run on two threads.
+        """
         block = np.atleast_2d(block)
-        weighted, self._zi = signal.sosfilt(self._sos, block.astype(np.float64), axis=-1, zi=self._zi)
-        data = np.concatenate([self._pending, weighted], axis=1) if self._pending.size else weighted
-        whole = (data.shape[1] // self._step) * self._step
-        if whole:
-            squares = np.square(data[:, :whole]).reshape(self.channels, -1, self._step)
-            self._energies.append(squares.mean(axis=2).sum(axis=0))
-        self._pending = data[:, whole:]
-        return weighted
+        if self.channels > 1 and block.shape[1] >= 16384:
+            results = list(_channel_pool().map(lambda c: self._channel(block[c], c), range(self.channels)))
+        else:
+            results = [self._channel(block[c], c) for c in range(self.channels)]
+        energies = [e for _, e in results if e.size]
+        if energies:
+            self._energies.append(np.sum(energies, axis=0))
+        if not power:
+            return None
+        total = np.square(results[0][0])
+        for weighted, _ in results[1:]:
+            total += np.square(weighted)
+        return total
+
+    def _channel(self, samples: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """K-weight one channel (carrying its filter state); mean squares of its completed steps."""
+        weighted, self._zi[:, c] = signal.sosfilt(self._sos, samples.astype(np.float64), zi=self._zi[:, c])
+        pending = self._pending[c]
+        data = np.concatenate([pending, weighted]) if pending.size else weighted
+        whole = (data.size // self._step) * self._step
+        self._pending[c] = data[whole:]
+        return weighted, np.square(data[:whole]).reshape(-1, self._step).mean(axis=1)
 
     def _steps(self) -> np.ndarray:
         return np.concatenate(self._energies) if self._energies else np.zeros(0)
@@ -146,6 +165,15 @@ def stage_pool():
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-stage")
+
+
+@lru_cache(maxsize=1)
+def _channel_pool():
+    """Threads for the loudness filter's channels (apart from the peak filter's, so neither waits
+    in the other's queue)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixai-kweight")
 
 
 @lru_cache(maxsize=1)

@@ -214,7 +214,7 @@ class _Render:
         self.frames = self.audio.frames
 
     def _measure(self, out: np.ndarray) -> None:
-        self.power.add(self.meter.add(out))
+        self.power.add(self.meter.add(out, power=True))
         self.envelope.add(out)
 
     def peak_envelope(self, gain_db: float, chunk: int) -> PeakEnvelope:
@@ -239,8 +239,8 @@ class SubBlockPower:
         self._pending = np.zeros(0, np.float64)
         self.frames = 0
 
-    def add(self, weighted: np.ndarray) -> None:
-        power = np.square(weighted, dtype=np.float64).sum(axis=0)
+    def add(self, power: np.ndarray) -> None:
+        """Add the channel-summed K-weighted power of the next samples."""
         self.frames += power.size
         data = np.concatenate([self._pending, power]) if self._pending.size else power
         whole = (data.size // SUB_BLOCK) * SUB_BLOCK
