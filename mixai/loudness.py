@@ -303,23 +303,28 @@ class TruePeakDetector:
             out[take] = full[:n][take]
         return out
 
-    def max_peak(self, block: np.ndarray, *, at_least: float = 0.0) -> float:
+    def max_peak(self, block: np.ndarray, *, at_least: float = 0.0, known_bound: np.ndarray | None = None) -> float:
         """The block's true peak, or ``at_least`` when nothing in it can beat that.
 
         Sub-blocks are settled loudest first; the search stops once no remaining bound can win.
+        ``known_bound`` optionally gives, per sub-block of this call's output, an upper bound
+        already known from elsewhere (see :class:`TruePeakMeter`); the tighter bound prunes.
         """
         data = self._advance(block)
         n = data.shape[1] - (self._rows - 1)
         block_bound, _ = self._bounds(data, n)
+        bound = block_bound * self.overshoot
+        if known_bound is not None:
+            bound = np.minimum(bound, known_bound[:bound.size])
         best = max(at_least, float(np.abs(data[:, self.delay:self.delay + n]).max()) if n else 0.0)
-        order = np.argsort(block_bound)[::-1]
-        order = order[block_bound[order] * self.overshoot > best]
+        order = np.argsort(bound)[::-1]
+        order = order[bound[order] > best]
         if order.size * SUB_BLOCK * FFT_SHARE >= n:  # most of it is in play: filter it all at once
             return max(best, float(self._all_peaks(data).max(initial=0.0)))
         start, size = 0, 16
         while start < order.size:
             batch = order[start:start + size]
-            batch = batch[block_bound[batch] * self.overshoot > best]
+            batch = batch[bound[batch] > best]
             if batch.size == 0:
                 break
             best = max(best, float(self._exact(data, batch).max()))
@@ -328,10 +333,19 @@ class TruePeakDetector:
 
 
 class TruePeakMeter:
-    """Running maximum of the 4x oversampled true peak and of the sample peak."""
+    """Running maximum of the 4x oversampled true peak and of the sample peak.
 
-    def __init__(self, channels: int) -> None:
+    ``sub_block_bound``, when given, holds for every 64-sample sub-block of the whole signal
+    (samples ``64 j`` to ``64 j + 63``) an upper bound of its oversampled peak, known from elsewhere:
+    the mastering pipeline derives one from the render's peak envelope and the limiter's gains.
+    Sub-blocks whose bound cannot beat the running maximum are then never filtered. The result is
+    the same exact maximum; only the work changes.
+    """
+
+    def __init__(self, channels: int, *, sub_block_bound: np.ndarray | None = None) -> None:
         self._detector = TruePeakDetector(channels)
+        self._known = None if sub_block_bound is None else np.asarray(sub_block_bound, np.float64)
+        self._position = 0  # index of the next input sample
         self.true_peak = 0.0
         self.sample_peak = 0.0
 
@@ -339,7 +353,26 @@ class TruePeakMeter:
         if block.size == 0:
             return
         self.sample_peak = max(self.sample_peak, float(np.abs(block).max()))
-        self.true_peak = self._detector.max_peak(block, at_least=self.true_peak)
+        self.true_peak = self._detector.max_peak(block, at_least=self.true_peak,
+                                                 known_bound=self._known_bound(block.shape[-1]))
+        self._position += block.shape[-1]
+
+    def _known_bound(self, frames: int) -> np.ndarray | None:
+        """Per sub-block of the detector's next output, the bound from ``sub_block_bound``.
+
+        The detector's output ``t`` of this call sits at signal sample ``position - delay + t``; a
+        64-sample run of outputs straddles at most two of the signal's sub-blocks. Outside the
+        signal (the filter's run-in and tail) nothing is known: infinity.
+        """
+        if self._known is None:
+            return None
+        first = self._position - self._detector.delay + np.arange(-(-frames // SUB_BLOCK)) * SUB_BLOCK
+        known = np.concatenate([self._known, [np.inf]])
+        def lookup(sample: np.ndarray) -> np.ndarray:
+            index = np.floor_divide(sample, SUB_BLOCK)
+            outside = (sample < 0) | (index >= self._known.size)
+            return known[np.where(outside, self._known.size, index)]
+        return np.maximum(lookup(first), lookup(first + SUB_BLOCK - 1))
 
     def flush(self) -> None:
         """Push the filter's tail through so the last samples' inter-sample peaks count."""

@@ -301,10 +301,11 @@ class _Retry(Exception):
 
 def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chunk: int,
                  sink, progress: Progress | None = None) -> tuple[LoudnessMeter, TruePeakMeter, float]:
-    meter = LoudnessMeter(render.sample_rate, render.audio.channels)
-    peaks = TruePeakMeter(render.audio.channels)
-    deepest = 0.0
     envelope = render.peak_envelope(gain_db, chunk)
+    meter = LoudnessMeter(render.sample_rate, render.audio.channels)
+    peaks = TruePeakMeter(render.audio.channels,
+                          sub_block_bound=_output_peak_bound(envelope, limiter.block_gains(envelope, gain_db=gain_db)))
+    deepest = 0.0
     pending: list = []
     for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
                                               chunk_frames=chunk)):
@@ -322,6 +323,30 @@ def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chun
         measured.result()
     peaks.flush()
     return meter, peaks, deepest
+
+
+def _output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:
+    """Upper bound of the output's oversampled peak in each 64-sample sub-block, from the render's
+    peak envelope ``E`` and the limiter's gains, so the final true-peak check can skip sub-blocks
+    that cannot hold the maximum.
+
+    An oversampled output value is sum_m h_m x_m g_m over the filter's reach (two sub-blocks either
+    side of the gain's interpolation). With G and g_min the largest and smallest gain there,
+    |sum h x g| <= G |sum h x| + (G - g_min) sum |h| |x| <= G E + (G - g_min) * overshoot * max|x|,
+    and max|x| <= the envelope of the sub-block and its neighbours. A hair of slack covers float32
+    rounding in the exact filter.
+    """
+    from scipy import ndimage
+
+    from mixai.loudness import TruePeakDetector
+
+    peak = np.power(10.0, envelope.peak_db / 20.0)
+    gains = np.asarray(gains, np.float64)[:peak.size]
+    high = ndimage.maximum_filter1d(gains, size=5, mode="nearest")
+    low = ndimage.minimum_filter1d(gains, size=5, mode="nearest")
+    around = ndimage.maximum_filter1d(peak, size=3, mode="nearest")
+    overshoot = TruePeakDetector(1).overshoot
+    return (high * peak + (high - low) * overshoot * around) * (1.0 + 1e-5)
 
 
 def _measure_output(meter: LoudnessMeter, peaks: TruePeakMeter, block: np.ndarray) -> None:

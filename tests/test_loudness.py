@@ -82,3 +82,25 @@ def test_fft_and_direct_true_peak_filters_agree(frames, monkeypatch):
     fft = detector._all_peaks(data)
     assert fft.shape == (n,)
     np.testing.assert_allclose(fft, direct, rtol=1e-5, atol=1e-6)
+
+
+def test_known_sub_block_bounds_prune_without_changing_the_peak():
+    """A true-peak meter given per-sub-block bounds (tight, loose or infinite) finds the same peak."""
+    from mixai.loudness import SUB_BLOCK, TruePeakMeter
+
+    x = material.band_loop(6.0) * np.float32(3.0)
+    plain = TruePeakMeter(2)
+    for start in range(0, x.shape[1], 44_100):
+        plain.add(x[:, start:start + 44_100])
+    plain.flush()
+    detector = TruePeakDetector(2)
+    per_sample = detector._all_peaks(detector._advance(np.pad(x, ((0, 0), (0, detector.delay)))))[detector.delay:]
+    padded = np.zeros(-(-x.shape[1] // SUB_BLOCK) * SUB_BLOCK, np.float32)
+    padded[:x.shape[1]] = per_sample[:x.shape[1]]
+    exact = padded.reshape(-1, SUB_BLOCK).max(axis=1).astype(np.float64) * (1 + 1e-5)
+    for bound in (exact, exact * 1.5, np.full_like(exact, np.inf)):
+        meter = TruePeakMeter(2, sub_block_bound=bound)
+        for start in range(0, x.shape[1], 30_000):
+            meter.add(x[:, start:start + 30_000])
+        meter.flush()
+        assert meter.true_peak == pytest.approx(plain.true_peak, rel=1e-6)

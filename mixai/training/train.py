@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                 "training_pieces": int(train_split["pieces"]), "training_seconds": round(seconds, 1),
                 "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
                 "loss": args.loss,
-                "architecture": f"MLP 72-{'-'.join([str(args.hidden)] * args.layers)}-22 ReLU/sigmoid"}
+                "architecture": f"MLP {INPUTS + FEATURE_COUNT}-{'-'.join([str(args.hidden)] * args.layers)}-22 ReLU/sigmoid"}
         path = export_onnx(model, args.out, info)
         print(f"exported {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0
