@@ -88,7 +88,11 @@ def test_known_sub_block_bounds_prune_without_changing_the_peak():
     """A true-peak meter given per-sub-block bounds (tight, loose or infinite) finds the same peak."""
     from mixai.loudness import SUB_BLOCK, TruePeakMeter
 
-    x = material.band_loop(6.0) * np.float32(3.0)
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((2, 6 * 44_100)) * 0.01).astype(np.float32)
+    burst = np.sin(np.pi / 2 * np.arange(24) + np.pi / 4)  # fs/4 tone: peaks fall between samples
+    for position in rng.integers(0, x.shape[1] - 24, 40):  # short bursts: a misplaced bound misses them
+        x[:, position:position + 24] = rng.uniform(0.3, 0.9) * burst
     plain = TruePeakMeter(2)
     for start in range(0, x.shape[1], 44_100):
         plain.add(x[:, start:start + 44_100])
@@ -104,3 +108,8 @@ def test_known_sub_block_bounds_prune_without_changing_the_peak():
             meter.add(x[:, start:start + 30_000])
         meter.flush()
         assert meter.true_peak == pytest.approx(plain.true_peak, rel=1e-6)
+    # Control: the bounds really prune. Shifted three sub-blocks, they hide the loudest burst.
+    misplaced = TruePeakMeter(2, sub_block_bound=np.roll(exact, 3))
+    misplaced.add(x)
+    misplaced.flush()
+    assert misplaced.true_peak < plain.true_peak * (1 - 1e-4)
