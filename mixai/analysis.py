@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import Future
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -89,7 +90,10 @@ def _r(x: float) -> float | None:
 class AnalysisAccumulator:
     """Feed blocks, then :meth:`finish`. Used by both analysis-only runs and the mastering pass."""
 
-    def __init__(self, sample_rate: int, channels: int, total_frames: int, block_frames: int) -> None:
+    def __init__(self, sample_rate: int, channels: int, total_frames: int, block_frames: int, *,
+                 excerpt_reader: Callable[[list[int], int], np.ndarray] | None = None) -> None:
+        """``excerpt_reader(starts, frames)``, when given, reads the excerpt up front (by seeking),
+        so the features are computed on a thread of their own while the loudness pass streams."""
         self.sample_rate = sample_rate
         self.channels = channels
         self.loudness = LoudnessMeter(sample_rate, channels)
@@ -97,6 +101,11 @@ class AnalysisAccumulator:
         self.excerpts = ExcerptSampler(total_frames, block_frames, sample_rate)
         self.frames = 0
         self._peaks_pending: list[Future] = []
+        self._early_features: Future | None = None
+        if excerpt_reader is not None:
+            starts = [i * block_frames for i in self.excerpts.indices]
+            self._early_features = _feature_pool().submit(self._extract_excerpt, excerpt_reader, starts,
+                                                          block_frames)
 
     def add(self, block: np.ndarray) -> None:
         # The true peak runs on the helper thread, up to two blocks behind the loudness filter
@@ -108,10 +117,19 @@ class AnalysisAccumulator:
             self._peaks_pending.pop(0).result()
         self.frames += block.shape[1]
 
+    def _extract_excerpt(self, reader: Callable[[list[int], int], np.ndarray], starts: list[int],
+                         frames: int) -> Features | None:
+        excerpt = reader(starts, frames)
+        if excerpt.shape[-1] == 0 or not np.isfinite(excerpt).all():
+            return None  # the streaming pass reports the problem, or its own excerpt stands in
+        return extract(excerpt, self.sample_rate)
+
     def finish(self, path: str | None = None, *, allow_silent: bool = False) -> Analysis:
         self._peaks_pending.append(stage_pool().submit(self.peaks.flush))
         try:
-            features = extract(self.excerpts.audio(), self.sample_rate)  # while the peaks finish
+            features = self._early_features.result() if self._early_features is not None else None
+            if features is None:
+                features = extract(self.excerpts.audio(), self.sample_rate)  # while the peaks finish
         finally:
             for pending in self._peaks_pending:
                 pending.result()
@@ -131,6 +149,14 @@ class AnalysisAccumulator:
             features=features, path=path)
 
 
+@lru_cache(maxsize=1)
+def _feature_pool():
+    """The thread that computes features from an excerpt while the loudness pass runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-features")
+
+
 def analyze(path: str | os.PathLike, *, sample_rate: int | None = None,
             progress: Progress | None = None) -> Analysis:
     """Analyse an audio file in one streaming pass.
@@ -141,7 +167,8 @@ def analyze(path: str | os.PathLike, *, sample_rate: int | None = None,
     rate = sample_rate or info.sample_rate
     block = int(audio_io.BLOCK_SECONDS * rate)
     total = int(round(info.frames * rate / info.sample_rate))
-    acc = AnalysisAccumulator(rate, info.channels, total, block)
+    acc = AnalysisAccumulator(rate, info.channels, total, block, excerpt_reader=lambda starts, frames:
+                              audio_io.read_excerpt(path, starts, frames, sample_rate=rate))
     for blk in audio_io.read_blocks(path, sample_rate=rate):
         acc.add(blk)
         if progress:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa.feature  # loaded with the module, not on first use: its numba helpers take ~1 s
-import librosa.onset
 import numpy as np
 
 FEATURE_VERSION = 1
@@ -77,6 +75,20 @@ class Features:
         return cls(np.asarray(data["values"], dtype=np.float32))
 
 
+def _librosa():
+    """librosa, with the feature modules loaded (about a second, mostly scipy.signal and numba).
+
+    Imported on first use rather than with this module: the analysis pass extracts features on a
+    thread of its own, so this import overlaps the loudness measurement instead of preceding it.
+    """
+    import librosa
+    import librosa.feature
+    import librosa.onset
+
+    librosa.feature.spectral_flatness, librosa.onset.onset_strength  # noqa: B018 - force the lazy loads
+    return librosa
+
+
 def _n_fft(sample_rate: int) -> int:
     return int(2 ** round(np.log2(0.093 * sample_rate)))  # ~93 ms: 4096 at 44.1 kHz
 
@@ -119,6 +131,7 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
     Long inputs should be passed through :class:`ExcerptSampler` first; this function uses
     every sample it is given.
     """
+    librosa = _librosa()
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     mid = audio.mean(axis=0)
     n_fft = _n_fft(sample_rate)
@@ -201,6 +214,11 @@ class ExcerptSampler:
         self._keep = set(np.linspace(0, n_blocks - 1, min(keep, n_blocks)).round().astype(int).tolist())
         self._index = 0
         self.blocks: list[np.ndarray] = []
+
+    @property
+    def indices(self) -> list[int]:
+        """The (0-based) numbers of the blocks kept, in order."""
+        return sorted(self._keep)
 
     def add(self, block: np.ndarray) -> None:
         if self._index in self._keep:

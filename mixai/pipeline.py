@@ -118,9 +118,11 @@ class _Source:
     """Re-iterable audio blocks with their rate, channel count and length."""
 
     def __init__(self, name: str, sample_rate: int, channels: int, frames: int,
-                 blocks: Callable[[], Iterable[np.ndarray]]) -> None:
+                 blocks: Callable[[], Iterable[np.ndarray]],
+                 excerpt: Callable[[list[int], int], np.ndarray] | None = None) -> None:
         self.name, self.sample_rate, self.channels, self.frames = name, sample_rate, channels, frames
         self.blocks = blocks
+        self.excerpt = excerpt  # (start frames, frames each) -> audio, read without a full pass
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, sample_rate: int | None) -> "_Source":
@@ -128,7 +130,8 @@ class _Source:
         rate = sample_rate or info.sample_rate
         frames = int(math.ceil(info.frames * rate / info.sample_rate))
         return cls(os.fspath(path), rate, info.channels, frames,
-                   lambda: audio_io.read_blocks(path, sample_rate=rate))
+                   lambda: audio_io.read_blocks(path, sample_rate=rate),
+                   lambda starts, size: audio_io.read_excerpt(path, starts, size, sample_rate=rate))
 
     @classmethod
     def from_array(cls, audio: np.ndarray, sample_rate: int, name: str = "<array>") -> "_Source":
@@ -138,14 +141,16 @@ class _Source:
             raise InputError(f"{name}: has {audio.shape[0]} channels; mixai masters mono or stereo")
         block = int(audio_io.BLOCK_SECONDS * sample_rate)
         return cls(name, sample_rate, audio.shape[0], audio.shape[1],
-                   lambda: (audio[:, i:i + block] for i in range(0, audio.shape[1], block)))
+                   lambda: (audio[:, i:i + block] for i in range(0, audio.shape[1], block)),
+                   lambda starts, size: np.concatenate([audio[:, s:s + size] for s in starts], axis=1))
 
 
 def _analyse(source: _Source, progress: Progress | None, share: float) -> Analysis:
     from mixai.errors import InputError
 
     block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
-    acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block)
+    acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block,
+                              excerpt_reader=source.excerpt)
     for blk in source.blocks():
         if not np.isfinite(blk).all():
             raise InputError(f"{source.name}: contains NaN or infinite samples")
@@ -396,7 +401,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     try:
         out = settings.output
         limiter_margin = 0.05
-        chunk = _step_frames(source.sample_rate) * 100
+        chunk = _step_frames(source.sample_rate) * 25
         gain_db = None
         for _attempt in range(4):
             t = time.perf_counter()
