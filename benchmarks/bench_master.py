@@ -5,7 +5,8 @@
 Every measurement runs in a fresh child process, whose peak RSS (VmHWM) belongs to that job alone.
 Figures:
 - floor: read + the same pedalboard chain (settings predicted beforehand) + write, nothing else;
-- master (in-process): mixai.master_file() from the first read to the renamed output;
+- master (in-process): mixai.master_file() from the first read to the renamed output (modules,
+  librosa's feature modules included, are imported before the clock starts, as for the floor);
 - master (whole CLI process): `python -m mixai master ...` wall time, imports included;
 - long: a --long-minutes file mastered with the same code, for peak memory.
 """
@@ -47,6 +48,8 @@ import json, sys, time
 def peak_rss_mb():
     return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 from mixai.pipeline import MasterOptions, master_file
+import mixai.features
+mixai.features.preload()  # one-off imports stay out of the timing, as pedalboard's do for the floor
 src, dst, predictor = sys.argv[1:4]
 t0 = time.perf_counter()
 report = master_file(src, dst, predictor=predictor, options=MasterOptions(overwrite=True))

@@ -75,6 +75,12 @@ class Features:
         return cls(np.asarray(data["values"], dtype=np.float32))
 
 
+def preload() -> None:
+    """Load librosa's feature modules now (about a second, once per process) instead of in the
+    first :func:`extract` call: for long-running processes and for timing the work alone."""
+    _librosa()
+
+
 def _librosa():
     """librosa, with the feature modules loaded (about a second, mostly scipy.signal and numba).
 

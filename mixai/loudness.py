@@ -344,7 +344,9 @@ class TruePeakMeter:
 
     def __init__(self, channels: int, *, sub_block_bound: np.ndarray | None = None) -> None:
         self._detector = TruePeakDetector(channels)
-        self._known = None if sub_block_bound is None else np.asarray(sub_block_bound, np.float64)
+        # One spare slot past the end reads as "nothing known" (infinity) for the filter's tail.
+        self._known = None if sub_block_bound is None else np.append(
+            np.asarray(sub_block_bound, np.float32), np.float32(np.inf))
         self._position = 0  # index of the next input sample
         self.true_peak = 0.0
         self.sample_peak = 0.0
@@ -367,11 +369,12 @@ class TruePeakMeter:
         if self._known is None:
             return None
         first = self._position - self._detector.delay + np.arange(-(-frames // SUB_BLOCK)) * SUB_BLOCK
-        known = np.concatenate([self._known, [np.inf]])
+        last_known = self._known.size - 1  # the spare infinity
+
         def lookup(sample: np.ndarray) -> np.ndarray:
             index = np.floor_divide(sample, SUB_BLOCK)
-            outside = (sample < 0) | (index >= self._known.size)
-            return known[np.where(outside, self._known.size, index)]
+            return self._known[np.where((sample < 0) | (index >= last_known), last_known, index)]
+
         return np.maximum(lookup(first), lookup(first + SUB_BLOCK - 1))
 
     def flush(self) -> None:

@@ -345,13 +345,16 @@ def _output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:
 
     from mixai.loudness import TruePeakDetector
 
-    peak = np.power(10.0, envelope.peak_db / 20.0)
-    gains = np.asarray(gains, np.float64)[:peak.size]
+    peak = np.power(np.float32(10.0), (envelope.peak_db / 20.0).astype(np.float32))
+    gains = np.asarray(gains, np.float32)[:peak.size]
     high = ndimage.maximum_filter1d(gains, size=5, mode="nearest")
-    low = ndimage.minimum_filter1d(gains, size=5, mode="nearest")
-    around = ndimage.maximum_filter1d(peak, size=3, mode="nearest")
-    overshoot = TruePeakDetector(1).overshoot
-    return (high * peak + (high - low) * overshoot * around) * (1.0 + 1e-5)
+    spread = high - ndimage.minimum_filter1d(gains, size=5, mode="nearest")
+    spread *= np.float32(TruePeakDetector(1).overshoot)
+    spread *= ndimage.maximum_filter1d(peak, size=3, mode="nearest")
+    high *= peak
+    high += spread
+    high *= np.float32(1.0 + 1e-4)  # float32 rounding here and in the exact filter
+    return high
 
 
 def _measure_output(meter: LoudnessMeter, peaks: TruePeakMeter, block: np.ndarray) -> None:

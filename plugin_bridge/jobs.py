@@ -113,7 +113,9 @@ class WorkerPool:
             # The forkserver imports the heavy modules once; every worker (and every replacement
             # after a kill) forks from it with them already loaded.
             self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.pipeline", "mixai.analysis",
-                                             "mixai.predict.dsp", "pedalboard"])
+                                             "mixai.predict.dsp", "pedalboard",
+                                             # mixai.features loads these on first use; load them here
+                                             "librosa.feature.spectral", "librosa.onset"])
         else:
             self._ctx = mp.get_context(start_method)
         self._lock = threading.RLock()
