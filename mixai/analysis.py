@@ -98,7 +98,7 @@ class AnalysisAccumulator:
         self.channels = channels
         self.loudness = LoudnessMeter(sample_rate, channels)
         self.peaks = TruePeakMeter(channels)
-        self.excerpts = ExcerptSampler(total_frames, block_frames, sample_rate)
+        self.excerpts: ExcerptSampler | None = ExcerptSampler(total_frames, block_frames, sample_rate)
         self.frames = 0
         self._peaks_pending: list[Future] = []
         self._early_features: Future | None = None
@@ -112,7 +112,11 @@ class AnalysisAccumulator:
         # (bounded, so a long file never queues up in memory).
         self._peaks_pending.append(stage_pool().submit(self.peaks.add, block))
         self.loudness.add(block)
-        self.excerpts.add(block)
+        if self.excerpts is not None:
+            self.excerpts.add(block)  # the fallback, kept until the early excerpt's features are in
+            early = self._early_features
+            if early is not None and early.done() and early.exception() is None and early.result() is not None:
+                self.excerpts = None
         while len(self._peaks_pending) > 2:
             self._peaks_pending.pop(0).result()
         self.frames += block.shape[1]
@@ -127,8 +131,14 @@ class AnalysisAccumulator:
     def finish(self, path: str | None = None, *, allow_silent: bool = False) -> Analysis:
         self._peaks_pending.append(stage_pool().submit(self.peaks.flush))
         try:
-            features = self._early_features.result() if self._early_features is not None else None
+            features = None
+            if self._early_features is not None:
+                try:
+                    features = self._early_features.result()
+                except Exception:  # noqa: BLE001 - seeking failed where streaming did not: fall back
+                    features = None
             if features is None:
+                assert self.excerpts is not None
                 features = extract(self.excerpts.audio(), self.sample_rate)  # while the peaks finish
         finally:
             for pending in self._peaks_pending:

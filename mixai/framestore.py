@@ -23,27 +23,31 @@ class FrameStore:
                  memory_limit_bytes: int | None = None) -> None:
         self.channels = channels
         self.frames = 0
-        self._blocks: list[np.ndarray] | None = []
-        self._array: np.ndarray | None = None
+        self._array: np.ndarray | None = None  # (channels, capacity); frames [0, self.frames) are set
         self._file = None
         limit = MEMORY_LIMIT_BYTES if memory_limit_bytes is None else memory_limit_bytes
         if expected_frames * channels * 4 > limit:
-            self._blocks = None
             self._file = tempfile.TemporaryFile(prefix="mixai-render-", dir=directory)
+        elif expected_frames > 0:
+            self._array = _buffer(channels, expected_frames)
 
     @property
     def on_disk(self) -> bool:
         return self._file is not None
 
     def append(self, block: np.ndarray) -> None:
-        block = np.ascontiguousarray(block, dtype=np.float32)
+        block = np.asarray(block, dtype=np.float32)
         if self._file is not None:
             self._file.seek(self.frames * self.channels * 4)
             self._file.write(np.ascontiguousarray(block.T).tobytes())
         else:
-            assert self._blocks is not None
-            self._blocks.append(block)
-            self._array = None
+            end = self.frames + block.shape[1]
+            if self._array is None or end > self._array.shape[1]:  # more than expected: grow
+                grown = _buffer(self.channels, max(end, 2 * (0 if self._array is None else self._array.shape[1])))
+                if self._array is not None:
+                    grown[:, :self.frames] = self._array[:, :self.frames]
+                self._array = grown
+            self._array[:, self.frames:end] = block
         self.frames += block.shape[1]
 
     def read(self, start: int, stop: int) -> np.ndarray:
@@ -59,18 +63,13 @@ class FrameStore:
             raw = self._file.read((hi - lo) * self.channels * 4)
             out[:, lo - start:hi - start] = np.frombuffer(raw, dtype=np.float32).reshape(-1, self.channels).T
         else:
-            if self._array is None:
-                assert self._blocks is not None
-                self._array = np.concatenate(self._blocks, axis=1) if self._blocks else \
-                    np.zeros((self.channels, 0), np.float32)
-                self._blocks = [self._array]
+            assert self._array is not None
             out[:, lo - start:hi - start] = self._array[:, lo:hi]
         return out
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-        self._blocks = None
         self._array = None
 
     def __enter__(self) -> "FrameStore":
@@ -78,6 +77,11 @@ class FrameStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _buffer(channels: int, frames: int) -> np.ndarray:
+    """An uninitialised float32 (channels, frames) array for the render to be copied into."""
+    return np.empty((channels, frames), dtype=np.float32)
 
 
 def default_temp_dir() -> str | None:
