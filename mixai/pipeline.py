@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -173,12 +175,20 @@ def _predict(analysis: Analysis, target, predictor, model_path,
              options: MasterOptions) -> tuple[Settings, str, str]:
     """Settings for ``analysis``, with the names of the predictor and target that made them.
 
-    The predictor is opened and the target (possibly a reference file to analyse) resolved once.
+    The predictor is opened (unless ``predictor`` is already one, or a future of one) and the
+    target (possibly a reference file to analyse) resolved once.
     """
+    if isinstance(predictor, Future):
+        predictor = predictor.result()
     chosen = predictor if not isinstance(predictor, str) else get_predictor(predictor, model_path=model_path)
     resolved = resolve_target(target)
     settings = chosen.predict(analysis.features, resolved, output=options.output_stage())
     return scale_settings(settings, options.amount), chosen.name, resolved.name
+
+
+@lru_cache(maxsize=1)
+def _opener() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-predictor")
 
 
 class _Render:
@@ -381,6 +391,9 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     progress = _monotonic(progress)
+    if settings is None and isinstance(predictor, str):
+        # Open the predictor (onnxruntime session) on a thread of its own while the analysis runs.
+        predictor = _opener().submit(get_predictor, predictor, model_path=model_path)
     before = _analyse(source, progress, 0.3)
     times["analyze"] = time.perf_counter() - t0
 
