@@ -40,6 +40,80 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
     return np.vstack(sections)
 
 
+def _k_weighted_power(sos: np.ndarray, block: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """Sum over channels of the squared K-weighted signal, per sample; ``zi`` (sections, channels,
+    2) carries the filter state and is updated in place.
+
+    A compiled loop for mono and stereo (numba, which librosa brings: about four times faster than
+    ``scipy.signal.sosfilt`` and the same numbers, see the tests), sosfilt otherwise.
+    """
+    kernels = _compiled_kernels()
+    if kernels is not None and block.shape[0] in (1, 2) and sos.shape[0] == 2:
+        return kernels[block.shape[0] - 1](sos, np.ascontiguousarray(block, dtype=np.float32), zi)
+    total = np.zeros(block.shape[1])
+    for c in range(block.shape[0]):
+        weighted, zi[:, c] = signal.sosfilt(sos, block[c].astype(np.float64), zi=zi[:, c])
+        total += np.square(weighted)
+    return total
+
+
+def _power_mono(sos, x, zi):  # pragma: no cover - compiled by numba
+    out = np.empty(x.shape[1], np.float64)
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    p, q, r, t = zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1]
+    for i in range(x.shape[1]):
+        v = np.float64(x[0, i])
+        y = b00 * v + p  # transposed direct form II, as sosfilt
+        p = b01 * v - a01 * y + q
+        q = b02 * v - a02 * y
+        w = b10 * y + r
+        r = b11 * y - a11 * w + t
+        t = b12 * y - a12 * w
+        out[i] = w * w
+    zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1] = p, q, r, t
+    return out
+
+
+def _power_stereo(sos, x, zi):  # pragma: no cover - compiled by numba
+    # Both channels in one loop: two independent recurrences keep the CPU's pipelines full.
+    out = np.empty(x.shape[1], np.float64)
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    p0, q0, r0, t0 = zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1]
+    p1, q1, r1, t1 = zi[0, 1, 0], zi[0, 1, 1], zi[1, 1, 0], zi[1, 1, 1]
+    for i in range(x.shape[1]):
+        v0 = np.float64(x[0, i])
+        v1 = np.float64(x[1, i])
+        y0 = b00 * v0 + p0
+        y1 = b00 * v1 + p1
+        p0 = b01 * v0 - a01 * y0 + q0
+        p1 = b01 * v1 - a01 * y1 + q1
+        q0 = b02 * v0 - a02 * y0
+        q1 = b02 * v1 - a02 * y1
+        w0 = b10 * y0 + r0
+        w1 = b10 * y1 + r1
+        r0 = b11 * y0 - a11 * w0 + t0
+        r1 = b11 * y1 - a11 * w1 + t1
+        t0 = b12 * y0 - a12 * w0
+        t1 = b12 * y1 - a12 * w1
+        out[i] = w0 * w0 + w1 * w1
+    zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1] = p0, q0, r0, t0
+    zi[0, 1, 0], zi[0, 1, 1], zi[1, 1, 0], zi[1, 1, 1] = p1, q1, r1, t1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _compiled_kernels():
+    """(mono, stereo) K-weighting loops compiled by numba, cached on disk after the first run."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba comes with librosa
+        return None
+    jit = numba.njit(cache=True, nogil=True)
+    return jit(_power_mono), jit(_power_stereo)
+
+
 def _energy_to_lufs(energy: np.ndarray | float) -> np.ndarray | float:
     with np.errstate(divide="ignore"):
         return -0.691 + 10.0 * np.log10(energy)
@@ -59,7 +133,7 @@ class LoudnessMeter:
         self._sos = _k_weighting_sos(self.sample_rate)
         self._zi = np.zeros((self._sos.shape[0], self.channels, 2))
         self._step = max(1, int(round(self.STEP_SECONDS * self.sample_rate)))
-        self._pending = [np.zeros(0) for _ in range(self.channels)]  # K-weighted samples short of a step
+        self._pending = np.zeros(0)  # channel-summed K-weighted squares short of a whole step
         self._energies: list[np.ndarray] = []  # channel-summed mean square per 100 ms step
 
     def add(self, block: np.ndarray, *, power: bool = False) -> np.ndarray | None:
@@ -67,31 +141,15 @@ class LoudnessMeter:
 
         With ``power``, also return the channel-summed square of the K-weighted block, per sample
         (the mastering pipeline keeps it to predict loudness after gain and limiting).
-        scipy's sosfilt releases the GIL, so the channels of a long block run on two threads.
         """
         block = np.atleast_2d(block)
-        if self.channels > 1 and block.shape[1] >= 16384:
-            results = list(_channel_pool().map(lambda c: self._channel(block[c], c), range(self.channels)))
-        else:
-            results = [self._channel(block[c], c) for c in range(self.channels)]
-        energies = [e for _, e in results if e.size]
-        if energies:
-            self._energies.append(np.sum(energies, axis=0))
-        if not power:
-            return None
-        total = np.square(results[0][0])
-        for weighted, _ in results[1:]:
-            total += np.square(weighted)
-        return total
-
-    def _channel(self, samples: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """K-weight one channel (carrying its filter state); mean squares of its completed steps."""
-        weighted, self._zi[:, c] = signal.sosfilt(self._sos, samples.astype(np.float64), zi=self._zi[:, c])
-        pending = self._pending[c]
-        data = np.concatenate([pending, weighted]) if pending.size else weighted
+        squares = _k_weighted_power(self._sos, block, self._zi)
+        data = np.concatenate([self._pending, squares]) if self._pending.size else squares
         whole = (data.size // self._step) * self._step
-        self._pending[c] = data[whole:]
-        return weighted, np.square(data[:whole]).reshape(-1, self._step).mean(axis=1)
+        if whole:
+            self._energies.append(data[:whole].reshape(-1, self._step).mean(axis=1))
+        self._pending = data[whole:]
+        return squares if power else None
 
     def _steps(self) -> np.ndarray:
         return np.concatenate(self._energies) if self._energies else np.zeros(0)
@@ -165,15 +223,6 @@ def stage_pool():
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-stage")
-
-
-@lru_cache(maxsize=1)
-def _channel_pool():
-    """Threads for the loudness filter's channels (apart from the peak filter's, so neither waits
-    in the other's queue)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixai-kweight")
 
 
 @lru_cache(maxsize=1)

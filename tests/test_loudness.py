@@ -113,3 +113,19 @@ def test_known_sub_block_bounds_prune_without_changing_the_peak():
     misplaced.add(x)
     misplaced.flush()
     assert misplaced.true_peak < plain.true_peak * (1 - 1e-4)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_compiled_k_weighting_equals_scipy_sosfilt(channels):
+    """The numba loop and scipy's sosfilt give the same K-weighted power, block by block."""
+    from scipy import signal
+
+    from mixai.loudness import _compiled_kernels, _k_weighted_power, _k_weighting_sos
+
+    assert _compiled_kernels() is not None
+    sos = _k_weighting_sos(48000)
+    x = (np.random.default_rng(channels).standard_normal((channels, 50_000)) * 0.3).astype(np.float32)
+    zi = np.zeros((2, channels, 2))
+    streamed = np.concatenate([_k_weighted_power(sos, x[:, i:i + 7_001], zi) for i in range(0, x.shape[1], 7_001)])
+    reference = (signal.sosfilt(sos, x.astype(np.float64), axis=-1) ** 2).sum(axis=0)
+    np.testing.assert_allclose(streamed, reference, rtol=1e-9, atol=1e-15)
