@@ -324,11 +324,13 @@ class TruePeakDetector:
             padded[:channel.size] = channel[:padded.size]
             windows = np.lib.stride_tricks.sliding_window_view(padded, size)[::hop][:frames]
             spectra = fft.rfft(windows, axis=1)
-            peak = np.abs(channel[self.delay:self.delay + n])
+            peak = np.abs(padded[self.delay:self.delay + frames * hop]).reshape(frames, hop)  # on-sample
+            product = np.empty_like(spectra)
             for kernel in kernels:
-                phase = fft.irfft(spectra * kernel, n=size, axis=1)[:, rows - 1:].reshape(-1)[:n]
-                np.maximum(peak, np.abs(phase), out=peak)
-            return peak
+                np.multiply(spectra, kernel, out=product)
+                phase = fft.irfft(product, n=size, axis=1)[:, rows - 1:]
+                np.maximum(peak, np.abs(phase, out=phase), out=peak)
+            return peak.reshape(-1)[:n]
 
         if data.shape[0] > 1 and n >= 4 * FFT_FRAME:
             return np.maximum.reduce(list(_pool().map(channel_peaks, data)))
