@@ -51,16 +51,12 @@ class DatasetConfig:
     excerpt_seconds: float = 12.0
     profile_fraction: float = 0.5
     same_fraction: float = 0.5  # of the reference-mode examples
-    remix_db: float = 0.0  # train split only: each variant re-balances the stems by up to +-remix_db
 
     def key(self) -> dict:
-        key = {"dataset_version": DATASET_VERSION, "feature_version": FEATURE_VERSION,
-               "schema_version": SCHEMA_VERSION, "seed": self.seed, "variants": self.variants,
-               "excerpt_seconds": self.excerpt_seconds, "profile_fraction": self.profile_fraction,
-               "same_fraction": self.same_fraction}
-        if self.remix_db:
-            key["remix_db"] = self.remix_db
-        return key
+        return {"dataset_version": DATASET_VERSION, "feature_version": FEATURE_VERSION,
+                "schema_version": SCHEMA_VERSION, "seed": self.seed, "variants": self.variants,
+                "excerpt_seconds": self.excerpt_seconds, "profile_fraction": self.profile_fraction,
+                "same_fraction": self.same_fraction}
 
 
 def example_rng(seed: int, split: str, piece: int, variant: int) -> np.random.Generator:
@@ -75,19 +71,11 @@ def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path
 
     audio, rate = load_mix(mix_path)
     length = min(audio.shape[1], int(config.excerpt_seconds * rate))
-    remix = config.remix_db > 0 and split == "train"
-    # The mix is the plain sum of its stems, so a re-balanced mix is a weighted sum of them.
-    stems = [load_mix(p)[0] for p in sorted((Path(mix_path).parent / "stems").glob("*.wav"))] if remix else []
     rows: dict[str, list] = {"audio": [], "target": [], "label": [], "mode": []}
     for v in range(config.variants):
         rng = example_rng(config.seed, split, piece_index, v)
         start = int(rng.integers(0, audio.shape[1] - length + 1))
-        if stems:  # a new balance of the same parts: clean spectra the network cannot memorise per piece
-            gains = 10.0 ** (rng.uniform(-config.remix_db, config.remix_db, len(stems)) / 20.0)
-            clean = np.ascontiguousarray(sum(np.float32(g) * stem[:, start:start + length]
-                                             for g, stem in zip(gains, stems)), dtype=np.float32)
-        else:
-            clean = np.ascontiguousarray(audio[:, start:start + length])
+        clean = np.ascontiguousarray(audio[:, start:start + length])
         u = rng.random()
         if u < config.profile_fraction:
             mode = MODE_PROFILE
@@ -177,12 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=30)
     parser.add_argument("--excerpt-seconds", type=float, default=12.0)
     parser.add_argument("--splits", nargs="+", default=["train", "val"])
-    parser.add_argument("--remix-db", type=float, default=0.0,
-                        help="train split: re-balance the stems of every variant by up to +-this many dB")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     config = DatasetConfig(args.corpus, seed=args.seed, variants=args.variants,
-                           excerpt_seconds=args.excerpt_seconds, remix_db=args.remix_db)
+                           excerpt_seconds=args.excerpt_seconds)
     for split in args.splits:
         path = build_split(config, split, args.out, jobs=args.jobs)
         print(f"{split}: {len(load_split(path)['label'])} examples -> {path}")
