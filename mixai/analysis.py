@@ -91,18 +91,21 @@ class AnalysisAccumulator:
     """Feed blocks, then :meth:`finish`. Used by both analysis-only runs and the mastering pass."""
 
     def __init__(self, sample_rate: int, channels: int, total_frames: int, block_frames: int, *,
-                 excerpt_reader: Callable[[list[int], int], np.ndarray] | None = None) -> None:
+                 excerpt_reader: Callable[[list[int], int], np.ndarray] | None = None,
+                 keep_excerpt: bool = True) -> None:
         """``excerpt_reader(starts, frames)``, when given, reads the excerpt up front (by seeking),
-        so the features are computed on a thread of their own while the loudness pass streams."""
+        so the features are computed on a thread of their own while the loudness pass streams.
+        Without ``keep_excerpt`` no excerpt is kept: :meth:`finish` must then be given features."""
         self.sample_rate = sample_rate
         self.channels = channels
         self.loudness = LoudnessMeter(sample_rate, channels)
         self.peaks = TruePeakMeter(channels)
-        self.excerpts: ExcerptSampler | None = ExcerptSampler(total_frames, block_frames, sample_rate)
+        self.excerpts: ExcerptSampler | None = (ExcerptSampler(total_frames, block_frames, sample_rate)
+                                                if keep_excerpt else None)
         self.frames = 0
         self._peaks_pending: list[Future] = []
         self._early_features: Future | None = None
-        if excerpt_reader is not None:
+        if excerpt_reader is not None and self.excerpts is not None:
             starts = [i * block_frames for i in self.excerpts.indices]
             self._early_features = _feature_pool().submit(self._extract_excerpt, excerpt_reader, starts,
                                                           block_frames)
@@ -128,11 +131,11 @@ class AnalysisAccumulator:
             return None  # the streaming pass reports the problem, or its own excerpt stands in
         return extract(excerpt, self.sample_rate)
 
-    def finish(self, path: str | None = None, *, allow_silent: bool = False) -> Analysis:
+    def finish(self, path: str | None = None, *, allow_silent: bool = False,
+               features: Features | None = None) -> Analysis:
         self._peaks_pending.append(stage_pool().submit(self.peaks.flush))
         try:
-            features = None
-            if self._early_features is not None:
+            if features is None and self._early_features is not None:
                 try:
                     features = self._early_features.result()
                 except Exception:  # noqa: BLE001 - seeking failed where streaming did not: fall back

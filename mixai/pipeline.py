@@ -23,11 +23,12 @@ import numpy as np
 
 from mixai import audio as audio_io
 from mixai.analysis import Analysis, AnalysisAccumulator, Progress
+from mixai.features import ExcerptSampler, Features, extract
 from mixai.chain import REFERENCE_LUFS, ChainRenderer
-from mixai.errors import OutputError, ParameterError
+from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
 from mixai.limiter import PeakEnvelope, TruePeakLimiter
-from mixai.loudness import SUB_BLOCK, LoudnessMeter, TruePeakMeter, stage_pool
+from mixai.loudness import SILENCE_LUFS, SUB_BLOCK, LoudnessMeter, TruePeakMeter, stage_pool
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
 from mixai.presets import DEFAULT_PRESET, get_preset
 from mixai.settings import Output, Settings, scale_settings
@@ -147,9 +148,19 @@ class _Source:
                    lambda starts, size: np.concatenate([audio[:, s:s + size] for s in starts], axis=1))
 
 
-def _analyse(source: _Source, progress: Progress | None, share: float) -> Analysis:
-    from mixai.errors import InputError
+def _measure_input(source: _Source) -> AnalysisAccumulator:
+    """Loudness and peaks of the whole input, without features (a background pass of the master
+    pipeline, which takes its features from the excerpt); finish it with those features."""
+    block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
+    acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block, keep_excerpt=False)
+    for blk in source.blocks():
+        if not np.isfinite(blk).all():
+            raise InputError(f"{source.name}: contains NaN or infinite samples")
+        acc.add(blk)
+    return acc
 
+
+def _analyse(source: _Source, progress: Progress | None, share: float) -> Analysis:
     block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
     acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block,
                               excerpt_reader=source.excerpt)
@@ -162,18 +173,45 @@ def _analyse(source: _Source, progress: Progress | None, share: float) -> Analys
     return acc.finish(source.name)
 
 
+def _excerpt_level(source: _Source) -> tuple[Features, float] | None:
+    """Features and integrated loudness of the analysis excerpt (up to 60 s spread over the track,
+    read by seeking), or None when the excerpt is unusable (unreadable, non-finite, silent).
+
+    The loudness sets the chain's working level (input gain to -20 LUFS) so that the render can
+    start without a full analysis pass: exact for tracks up to 60 s, an estimate from evenly spread
+    excerpts beyond. It only places the compressor's threshold; the output loudness is set from the
+    measured render, and the full input is measured during the render for the report.
+    """
+    if source.excerpt is None:
+        return None
+    block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
+    sampler = ExcerptSampler(source.frames, block, source.sample_rate)
+    try:
+        excerpt = source.excerpt([i * block for i in sampler.indices], block)
+    except MixaiError:
+        return None
+    if excerpt.shape[-1] == 0 or not np.isfinite(excerpt).all():
+        return None
+    meter = LoudnessMeter(source.sample_rate, source.channels)
+    meter.add(excerpt)
+    lufs = meter.integrated_lufs()
+    if not math.isfinite(lufs) or lufs < SILENCE_LUFS:
+        return None
+    return extract(excerpt, source.sample_rate), lufs
+
+
 def suggest(path: str | os.PathLike, *, target: str | os.PathLike | Target | None = None,
             predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
             options: MasterOptions = MasterOptions()) -> tuple[Settings, Analysis]:
     """Analyse a file and predict settings for it, without rendering anything."""
     source = _Source.from_file(path, options.sample_rate)
     analysis = _analyse(source, None, 1.0)
-    return _predict(analysis, target, predictor, model_path, options)[0], analysis
+    return _predict(analysis.features, target, predictor, model_path, options)[0], analysis
 
 
-def _predict(analysis: Analysis, target, predictor, model_path,
+def _predict(features: Features, target, predictor, model_path,
              options: MasterOptions) -> tuple[Settings, str, str]:
-    """Settings for ``analysis``, with the names of the predictor and target that made them.
+    """Settings for ``features``, with the names of the predictor and target that made them.
 
     The predictor is opened (unless ``predictor`` is already one, or a future of one) and the
     target (possibly a reference file to analyse) resolved once.
@@ -182,8 +220,21 @@ def _predict(analysis: Analysis, target, predictor, model_path,
         predictor = predictor.result()
     chosen = predictor if not isinstance(predictor, str) else get_predictor(predictor, model_path=model_path)
     resolved = resolve_target(target)
-    settings = chosen.predict(analysis.features, resolved, output=options.output_stage())
+    settings = chosen.predict(features, resolved, output=options.output_stage())
     return scale_settings(settings, options.amount), chosen.name, resolved.name
+
+
+@lru_cache(maxsize=1)
+def _input_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-input")
+
+
+def _drain(future: Future) -> None:
+    """Wait for a background pass that is no longer wanted (its error, if any, is not ours)."""
+    try:
+        future.result()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 @lru_cache(maxsize=1)
@@ -394,24 +445,51 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     if settings is None and isinstance(predictor, str):
         # Open the predictor (onnxruntime session) on a thread of its own while the analysis runs.
         predictor = _opener().submit(get_predictor, predictor, model_path=model_path)
-    before = _analyse(source, progress, 0.3)
+    # Rendering: the whole input is measured (loudness, peaks: for the report) on a thread of its
+    # own, while features and the working level come from the excerpt and the render starts at once.
+    # A dry run, or an excerpt that cannot serve, analyses the whole file first instead.
+    measuring = None if dry_run else _input_pool().submit(_measure_input, source)
+    quick = None if dry_run else _excerpt_level(source)
+    if quick is None:
+        if measuring is not None:
+            measuring.cancel()
+            _drain(measuring)
+            measuring = None
+        before: Analysis | None = _analyse(source, progress, 0.3)
+        features, input_lufs = before.features, before.integrated_lufs
+    else:
+        before = None
+        features, input_lufs = quick
     times["analyze"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     if settings is None:
-        settings, predictor_name, target_name = _predict(before, target, predictor, model_path, options)
+        settings, predictor_name, target_name = _predict(features, target, predictor, model_path, options)
     else:
         settings = settings.replace(output=options.output_stage(settings.output))
         predictor_name, target_name = "settings", "settings"
     times["predict"] = time.perf_counter() - t
-    report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
     if dry_run:
+        report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
         report.seconds = times
         return report, None
 
     t = time.perf_counter()
-    render = _Render(source, settings, before.integrated_lufs, progress)
+    try:
+        render = _Render(source, settings, input_lufs, progress)
+    except BaseException:
+        if measuring is not None:
+            _drain(measuring)
+        raise
+    if measuring is not None:  # before anything is written: a bad input stops here
+        try:
+            before = measuring.result().finish(source.name, features=features)
+        except BaseException:
+            render.close()
+            raise
     times["render"] = time.perf_counter() - t
+    assert before is not None
+    report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
     if progress:
         progress(0.7, "render")
     try:
@@ -450,7 +528,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
             "sample_peak_dbfs": round(peaks.sample_peak_dbfs, 3),
             "loudness_range_lu": round(meter.loudness_range_lu(), 3),
         }
-        report.makeup_gain_db = gain_db + (REFERENCE_LUFS - before.integrated_lufs)
+        report.makeup_gain_db = gain_db + (REFERENCE_LUFS - input_lufs)
         report.max_limiting_db = deepest
     finally:
         render.close()

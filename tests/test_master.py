@@ -87,3 +87,20 @@ def test_reference_matching_moves_toward_reference(tmp_path):
 def test_silent_array_is_rejected():
     with pytest.raises(InputError, match="silent"):
         master_array(np.zeros((2, SR * 2), np.float32), SR, predictor="dsp")
+
+
+def test_long_file_report_measures_the_whole_input(tmp_path):
+    """Past 60 s the working level comes from the excerpt, but the report's input loudness and
+    peak are measured over every sample, and the output still lands on target."""
+    import soundfile as sf
+
+    audio = np.concatenate([material.band_loop(40.0), material.sparse_quiet(35.0)], axis=1)  # quiet coda
+    path = material.write(tmp_path / "long.wav", audio, subtype="PCM_24")
+    out_path = tmp_path / "long.master.wav"
+    report = master_file(path, out_path, predictor="dsp", options=MasterOptions(target_lufs=-14.0))
+    source = sf.read(path, dtype="float32", always_2d=True)[0].T
+    assert report.before.integrated_lufs == pytest.approx(material.lufs(source), abs=0.05)
+    assert report.before.true_peak_dbtp == pytest.approx(true_peak_dbtp(source), abs=1e-3)
+    out = sf.read(out_path, dtype="float32", always_2d=True)[0].T
+    assert abs(material.lufs(out) - (-14.0)) <= 0.2
+    assert material.true_peak_resample_dbtp(out) <= -1.0 + 0.02
