@@ -109,13 +109,26 @@ def _power_spectrogram(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
     window = signal.get_window("hann", n_fft).astype(np.float32)
-    spectrum = fft.rfft(frames * window, axis=1, workers=-1)
-    return (spectrum.real ** 2 + spectrum.imag ** 2).T.astype(np.float32)
+    power = np.empty((n_fft // 2 + 1, frames.shape[0]), np.float32)
+    for start in range(0, frames.shape[0], 256):  # a few MB at a time, not 60 s worth of temporaries
+        spectrum = fft.rfft(frames[start:start + 256] * window, axis=1)
+        power[:, start:start + 256] = (spectrum.real ** 2 + spectrum.imag ** 2).T
+    return power
+
+
+_CHUNK = 1 << 16
+
+
+def _sum_products(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a * b) accumulated in float64, a chunk at a time (no signal-sized temporaries)."""
+    return float(sum(np.dot(a[i:i + _CHUNK].astype(np.float64), b[i:i + _CHUNK].astype(np.float64))
+                     for i in range(0, a.size, _CHUNK)))
 
 
 def _crest_db(x: np.ndarray) -> float:
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return 20.0 * np.log10(max(float(np.abs(x).max()), 1e-9) / max(rms, 1e-9))
+    rms = float(np.sqrt(_sum_products(x, x) / max(x.size, 1)))
+    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0
+    return 20.0 * np.log10(max(peak, 1e-9) / max(rms, 1e-9))
 
 
 def _band_signal(mid: np.ndarray, sample_rate: int, low_hz: float | None, high_hz: float | None) -> np.ndarray:
@@ -128,7 +141,7 @@ def _band_signal(mid: np.ndarray, sample_rate: int, low_hz: float | None, high_h
         sos = signal.butter(4, high_hz, "lowpass", fs=sample_rate, output="sos")
     else:
         sos = signal.butter(4, low_hz, "highpass", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos, mid).astype(np.float32)
+    return signal.sosfilt(sos, mid).astype(np.float32, copy=False)
 
 
 def extract(audio: np.ndarray, sample_rate: int) -> Features:
@@ -148,7 +161,9 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
     freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
     frame_energy = power.sum(axis=0)
     active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else np.ones_like(frame_energy, bool)
-    spectrum = power[:, active].mean(axis=1)
+    if not active.all():
+        power = power[:, active]
+    spectrum = power.mean(axis=1)
 
     in_range = (freqs >= BAND_EDGES_HZ[0]) & (freqs < BAND_EDGES_HZ[-1])
     total = max(float(spectrum[in_range].sum()), 1e-20)
@@ -158,33 +173,38 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
         energy = float(spectrum[sel].sum()) if sel.any() else 0.0
         bands.append(max(BAND_FLOOR_DB, 10.0 * np.log10(max(energy, 1e-20) / total)))
 
-    S = np.sqrt(power[:, active])
+    S = np.sqrt(power)
     # Centroid by its definition: librosa's version JIT-compiles on first use (over a second).
-    centroid = float(np.median((freqs[:, None] * S).sum(axis=0) / np.maximum(S.sum(axis=0), 1e-12)))
+    centroid = float(np.median((freqs.astype(np.float32) @ S) / np.maximum(S.sum(axis=0), 1e-12)))
     # Roll-off by hand too: librosa.feature.spectral_rolloff costs ~17 s of numba compilation on an
     # empty cache. The 85 % point of each frame's cumulative magnitude.
     cumulative = np.cumsum(S, axis=0)
     rolloff_bin = np.argmax(cumulative >= 0.85 * cumulative[-1:], axis=0)
     rolloff = float(np.median(freqs[rolloff_bin]))
     flatness = float(np.mean(librosa.feature.spectral_flatness(S=S, power=1.0)))
-    mel = librosa.feature.melspectrogram(S=power[:, active], sr=sample_rate, n_mels=64)
+    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=64)
     onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=np.max), sr=sample_rate)
     onset_rel = float(np.mean(onset) / max(float(np.median(onset)), 1e-3)) if onset.size else 0.0
 
     frame = max(1, int(FRAME_SECONDS * sample_rate))
     usable = (mid.size // frame) * frame
-    rms_db = 10.0 * np.log10(np.mean(np.square(mid[:usable].reshape(-1, frame), dtype=np.float64), axis=1) + 1e-12)
+    rows = mid[:usable].reshape(-1, frame)
+    mean_square = np.concatenate([np.einsum("ij,ij->i", r, r, dtype=np.float64) for r in
+                                  np.array_split(rows, max(1, rows.size // _CHUNK))]) / frame if rows.size else np.zeros(0)
+    rms_db = 10.0 * np.log10(mean_square + 1e-12)
     loud = rms_db[rms_db > rms_db.max() - 60.0] if rms_db.size else np.zeros(1)
     p10, p90, p95 = np.percentile(loud, [10, 90, 95])
     motion = float(np.mean(np.abs(np.diff(loud)))) if loud.size > 1 else 0.0
 
     if audio.shape[0] == 2:
-        m = 0.5 * (audio[0] + audio[1])
-        s = 0.5 * (audio[0] - audio[1])
-        side_to_mid = 10.0 * np.log10((np.mean(np.square(s, dtype=np.float64)) + 1e-12) /
-                                      (np.mean(np.square(m, dtype=np.float64)) + 1e-12))
-        denom = np.sqrt(np.sum(np.square(audio[0], dtype=np.float64)) * np.sum(np.square(audio[1], dtype=np.float64)))
-        corr = float(np.sum(audio[0].astype(np.float64) * audio[1]) / denom) if denom > 0 else 1.0
+        left, right = audio[0], audio[1]
+        ll, rr, lr = _sum_products(left, left), _sum_products(right, right), _sum_products(left, right)
+        n = max(left.size, 1)
+        # mid = (l + r) / 2 and side = (l - r) / 2, so their energies follow from ll, rr and lr.
+        mid_energy, side_energy = 0.25 * (ll + rr + 2 * lr) / n, 0.25 * (ll + rr - 2 * lr) / n
+        side_to_mid = 10.0 * np.log10((max(side_energy, 0.0) + 1e-12) / (mid_energy + 1e-12))
+        denom = np.sqrt(ll * rr)
+        corr = float(lr / denom) if denom > 0 else 1.0
     else:
         side_to_mid, corr = -40.0, 1.0
 
