@@ -116,13 +116,10 @@ def _power_spectrogram(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     return power
 
 
-_CHUNK = 1 << 16
-
-
 def _sum_products(a: np.ndarray, b: np.ndarray) -> float:
-    """sum(a * b) accumulated in float64, a chunk at a time (no signal-sized temporaries)."""
-    return float(sum(np.dot(a[i:i + _CHUNK].astype(np.float64), b[i:i + _CHUNK].astype(np.float64))
-                     for i in range(0, a.size, _CHUNK)))
+    """sum(a * b) accumulated in float64 (einsum casts through a small buffer: no signal-sized
+    temporaries)."""
+    return float(np.einsum("i,i->", a, b, dtype=np.float64))
 
 
 def _crest_db(x: np.ndarray) -> float:
@@ -131,17 +128,59 @@ def _crest_db(x: np.ndarray) -> float:
     return 20.0 * np.log10(max(peak, 1e-9) / max(rms, 1e-9))
 
 
-def _band_signal(mid: np.ndarray, sample_rate: int, low_hz: float | None, high_hz: float | None) -> np.ndarray:
+def _band_crest_db(mid: np.ndarray, sample_rate: int, low_hz: float | None, high_hz: float | None) -> float:
+    """Crest factor of ``mid`` through a 4th-order Butterworth low- or high-pass."""
     from scipy import signal
 
     nyquist = sample_rate / 2
     if low_hz is not None and low_hz >= nyquist * 0.95:
-        return np.zeros(1, dtype=np.float32)
+        return 0.0
     if low_hz is None:
         sos = signal.butter(4, high_hz, "lowpass", fs=sample_rate, output="sos")
     else:
         sos = signal.butter(4, low_hz, "highpass", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos, mid).astype(np.float32, copy=False)
+    kernel = _peak_energy_kernel()
+    if kernel is None or sos.shape[0] != 2:  # pragma: no cover - numba comes with librosa
+        return _crest_db(signal.sosfilt(sos, mid).astype(np.float32, copy=False))
+    peak, energy = kernel(sos, np.ascontiguousarray(mid, dtype=np.float32))
+    rms = float(np.sqrt(energy / max(mid.size, 1)))
+    return 20.0 * np.log10(max(peak, 1e-9) / max(rms, 1e-9))
+
+
+def _peak_energy(sos, x):  # pragma: no cover - compiled by numba
+    """Largest |y| and sum of y^2 of x through two second-order sections (as sosfilt computes y)."""
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    p = q = r = t = 0.0
+    peak = 0.0
+    energy = 0.0
+    for i in range(x.size):
+        v = np.float64(x[i])
+        y = b00 * v + p
+        p = b01 * v - a01 * y + q
+        q = b02 * v - a02 * y
+        w = b10 * y + r
+        r = b11 * y - a11 * w + t
+        t = b12 * y - a12 * w
+        energy += w * w
+        if abs(w) > peak:
+            peak = abs(w)
+    return peak, energy
+
+
+_KERNEL: list = []
+
+
+def _peak_energy_kernel():
+    """The compiled :func:`_peak_energy` (numba, cached on disk), or None without numba."""
+    if not _KERNEL:
+        try:
+            import numba
+
+            _KERNEL.append(numba.njit(cache=True, nogil=True)(_peak_energy))
+        except ImportError:  # pragma: no cover
+            _KERNEL.append(None)
+    return _KERNEL[0]
 
 
 def extract(audio: np.ndarray, sample_rate: int) -> Features:
@@ -189,9 +228,7 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
     frame = max(1, int(FRAME_SECONDS * sample_rate))
     usable = (mid.size // frame) * frame
     rows = mid[:usable].reshape(-1, frame)
-    mean_square = np.concatenate([np.einsum("ij,ij->i", r, r, dtype=np.float64) for r in
-                                  np.array_split(rows, max(1, rows.size // _CHUNK))]) / frame if rows.size else np.zeros(0)
-    rms_db = 10.0 * np.log10(mean_square + 1e-12)
+    rms_db = 10.0 * np.log10(np.einsum("ij,ij->i", rows, rows, dtype=np.float64) / frame + 1e-12)
     loud = rms_db[rms_db > rms_db.max() - 60.0] if rms_db.size else np.zeros(1)
     p10, p90, p95 = np.percentile(loud, [10, 90, 95])
     motion = float(np.mean(np.abs(np.diff(loud)))) if loud.size > 1 else 0.0
@@ -218,8 +255,8 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
         float(p10 - p90),
         motion,
         onset_rel,
-        _crest_db(_band_signal(mid, sample_rate, None, 150.0)),
-        _crest_db(_band_signal(mid, sample_rate, 4000.0, None)),
+        _band_crest_db(mid, sample_rate, None, 150.0),
+        _band_crest_db(mid, sample_rate, 4000.0, None),
         float(np.clip(side_to_mid, -40.0, 10.0)),
         corr,
     ]
