@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -148,12 +149,19 @@ class _Source:
                    lambda starts, size: np.concatenate([audio[:, s:s + size] for s in starts], axis=1))
 
 
-def _measure_input(source: _Source) -> AnalysisAccumulator:
+class _Stopped(Exception):
+    pass
+
+
+def _measure_input(source: _Source, stop: threading.Event) -> AnalysisAccumulator:
     """Loudness and peaks of the whole input, without features (a background pass of the master
-    pipeline, which takes its features from the excerpt); finish it with those features."""
+    pipeline, which takes its features from the excerpt); finish it with those features.
+    ``stop`` ends it early (the master failed or was cancelled)."""
     block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
     acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block, keep_excerpt=False)
     for blk in source.blocks():
+        if stop.is_set():
+            raise _Stopped
         if not np.isfinite(blk).all():
             raise InputError(f"{source.name}: contains NaN or infinite samples")
         acc.add(blk)
@@ -229,8 +237,9 @@ def _input_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-input")
 
 
-def _drain(future: Future) -> None:
-    """Wait for a background pass that is no longer wanted (its error, if any, is not ours)."""
+def _drain(future: Future, stop: threading.Event) -> None:
+    """Stop a background pass that is no longer wanted and wait for it (its error is not ours)."""
+    stop.set()
     try:
         future.result()
     except Exception:  # noqa: BLE001
@@ -448,43 +457,44 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     # Rendering: the whole input is measured (loudness, peaks: for the report) on a thread of its
     # own, while features and the working level come from the excerpt and the render starts at once.
     # A dry run, or an excerpt that cannot serve, analyses the whole file first instead.
-    measuring = None if dry_run else _input_pool().submit(_measure_input, source)
-    quick = None if dry_run else _excerpt_level(source)
-    if quick is None:
-        if measuring is not None:
-            measuring.cancel()
-            _drain(measuring)
-            measuring = None
-        before: Analysis | None = _analyse(source, progress, 0.3)
-        features, input_lufs = before.features, before.integrated_lufs
-    else:
-        before = None
-        features, input_lufs = quick
-    times["analyze"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
-    if settings is None:
-        settings, predictor_name, target_name = _predict(features, target, predictor, model_path, options)
-    else:
-        settings = settings.replace(output=options.output_stage(settings.output))
-        predictor_name, target_name = "settings", "settings"
-    times["predict"] = time.perf_counter() - t
-    if dry_run:
-        report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
-        report.seconds = times
-        return report, None
-
-    t = time.perf_counter()
+    stop_measuring = threading.Event()
+    measuring = None if dry_run else _input_pool().submit(_measure_input, source, stop_measuring)
     try:
+        quick = None if dry_run else _excerpt_level(source)
+        if quick is None:
+            if measuring is not None:
+                _drain(measuring, stop_measuring)
+                measuring = None
+            before: Analysis | None = _analyse(source, progress, 0.3)
+            features, input_lufs = before.features, before.integrated_lufs
+        else:
+            before = None
+            features, input_lufs = quick
+        times["analyze"] = time.perf_counter() - t0
+
+        t = time.perf_counter()
+        if settings is None:
+            settings, predictor_name, target_name = _predict(features, target, predictor, model_path, options)
+        else:
+            settings = settings.replace(output=options.output_stage(settings.output))
+            predictor_name, target_name = "settings", "settings"
+        times["predict"] = time.perf_counter() - t
+        if dry_run:
+            report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
+            report.seconds = times
+            return report, None
+
+        t = time.perf_counter()
         render = _Render(source, settings, input_lufs, progress)
-    except BaseException:
+    except BaseException:  # failed or cancelled: stop the input pass rather than let it read on
         if measuring is not None:
-            _drain(measuring)
+            _drain(measuring, stop_measuring)
         raise
     if measuring is not None:  # before anything is written: a bad input stops here
         try:
             before = measuring.result().finish(source.name, features=features)
         except BaseException:
+            stop_measuring.set()  # interrupted while waiting: let the input pass end too
             render.close()
             raise
     times["render"] = time.perf_counter() - t
