@@ -475,7 +475,7 @@ def warm_up() -> None:
 
 
 def worker_main(conn: Any, cancel_value: Any, roots: tuple[str, ...], warm: bool, index: int) -> None:
-    global _current_seq, _cancel_value
+    global _cancel_value
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     signal.signal(signal.SIGTERM, _on_term_signal)
     _cancel_value = cancel_value
