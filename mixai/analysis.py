@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import Future
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
