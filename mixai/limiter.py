@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from mixai.framestore import FrameStore
-from mixai.loudness import SUB_BLOCK, TruePeakDetector, db_to_gain
+from mixai.loudness import SUB_BLOCK, GroupReducer, TruePeakDetector, db_to_gain
 
 SAFETY_MARGIN_DB = 0.05
 MAX_MARGIN_DB = 1.0  # the pipeline widens the margin on a retry; envelopes stay exact up to this
@@ -49,7 +49,7 @@ class PeakEnvelope:
         self._detector = TruePeakDetector(channels)
         self._floor = db_to_gain(ceiling_dbtp - MAX_MARGIN_DB - max_gain_db)
         self._lag = self._detector.delay
-        self._pending = np.zeros(0, np.float32)
+        self._sub_blocks = GroupReducer(SUB_BLOCK, np.max)
         self._maxima: list[np.ndarray] = []
         self.peak_db = np.zeros(0)
 
@@ -69,19 +69,17 @@ class PeakEnvelope:
         if self._lag:  # the detector lags by ``delay`` samples: drop its first values
             drop = min(self._lag, env.size)
             env, self._lag = env[drop:], self._lag - drop
-        pending = np.concatenate([self._pending, env]) if self._pending.size else env
-        whole = (pending.size // SUB_BLOCK) * SUB_BLOCK
-        if whole:
-            self._maxima.append(pending[:whole].reshape(-1, SUB_BLOCK).max(axis=1))
-        self._pending = pending[whole:]
+        maxima = self._sub_blocks.add(env)
+        if maxima.size:
+            self._maxima.append(maxima)
 
     def finish(self) -> "PeakEnvelope":
         """Push the detector's delay through and convert to dB; returns self."""
         tail = np.zeros((self._detector._context.shape[0], self._detector.delay), np.float32)
         self._collect(self._detector.envelope(tail, floor=self._floor))
-        if self._pending.size:
-            self._maxima.append(self._pending.max(keepdims=True))
-            self._pending = np.zeros(0, np.float32)
+        tail = self._sub_blocks.remainder()
+        if tail.size:
+            self._maxima.append(tail.max(keepdims=True))
         blocks = -(-self.frames // SUB_BLOCK)
         peak = np.concatenate(self._maxima)[:blocks] if self._maxima else np.zeros(0, np.float32)
         self._maxima = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 from scipy import signal
@@ -114,6 +115,28 @@ def _compiled_kernels():
     return jit(_power_mono), jit(_power_stereo)
 
 
+class GroupReducer:
+    """Reduce a stream of per-sample values over consecutive groups of ``size`` samples (e.g. the
+    mean square of each 100 ms step, the largest peak of each 64-sample sub-block), carrying the
+    values short of a whole group over to the next call."""
+
+    def __init__(self, size: int, reduce: Callable[..., np.ndarray]) -> None:
+        self.size = size
+        self._reduce = reduce
+        self._pending: np.ndarray | None = None
+
+    def add(self, values: np.ndarray) -> np.ndarray:
+        """The reductions of the groups these values complete (possibly none)."""
+        data = np.concatenate([self._pending, values]) if self._pending is not None and self._pending.size else values
+        whole = (data.size // self.size) * self.size
+        self._pending = data[whole:]
+        return self._reduce(data[:whole].reshape(-1, self.size), axis=1)
+
+    def remainder(self) -> np.ndarray:
+        """The values of the last, incomplete group."""
+        return self._pending if self._pending is not None else np.zeros(0)
+
+
 def _energy_to_lufs(energy: np.ndarray | float) -> np.ndarray | float:
     with np.errstate(divide="ignore"):
         return -0.691 + 10.0 * np.log10(energy)
@@ -133,7 +156,7 @@ class LoudnessMeter:
         self._sos = _k_weighting_sos(self.sample_rate)
         self._zi = np.zeros((self._sos.shape[0], self.channels, 2))
         self._step = max(1, int(round(self.STEP_SECONDS * self.sample_rate)))
-        self._pending = np.zeros(0)  # channel-summed K-weighted squares short of a whole step
+        self._steps_of = GroupReducer(self._step, np.mean)  # channel-summed K-weighted squares -> steps
         self._energies: list[np.ndarray] = []  # channel-summed mean square per 100 ms step
 
     def add(self, block: np.ndarray, *, power: bool = False) -> np.ndarray | None:
@@ -144,11 +167,9 @@ class LoudnessMeter:
         """
         block = np.atleast_2d(block)
         squares = _k_weighted_power(self._sos, block, self._zi)
-        data = np.concatenate([self._pending, squares]) if self._pending.size else squares
-        whole = (data.size // self._step) * self._step
-        if whole:
-            self._energies.append(data[:whole].reshape(-1, self._step).mean(axis=1))
-        self._pending = data[whole:]
+        steps = self._steps_of.add(squares)
+        if steps.size:
+            self._energies.append(steps)
         return squares if power else None
 
     def _steps(self) -> np.ndarray:

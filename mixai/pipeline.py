@@ -29,7 +29,8 @@ from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
 from mixai.limiter import PeakEnvelope, TruePeakLimiter
-from mixai.loudness import SILENCE_LUFS, SUB_BLOCK, LoudnessMeter, TruePeakMeter, stage_pool
+from mixai.loudness import (SILENCE_LUFS, SUB_BLOCK, GroupReducer, LoudnessMeter, TruePeakDetector,
+                            TruePeakMeter, stage_pool)
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
 from mixai.presets import DEFAULT_PRESET, get_preset
 from mixai.settings import Output, Settings, scale_settings
@@ -310,22 +311,16 @@ class SubBlockPower:
     """Channel-summed K-weighted energy of each 64-sample sub-block (the limiter's planning grid)."""
 
     def __init__(self) -> None:
+        self._sub_blocks = GroupReducer(SUB_BLOCK, np.sum)
         self._sums: list[np.ndarray] = []
-        self._pending = np.zeros(0, np.float64)
-        self.frames = 0
 
     def add(self, power: np.ndarray) -> None:
         """Add the channel-summed K-weighted power of the next samples."""
-        self.frames += power.size
-        data = np.concatenate([self._pending, power]) if self._pending.size else power
-        whole = (data.size // SUB_BLOCK) * SUB_BLOCK
-        if whole:
-            self._sums.append(data[:whole].reshape(-1, SUB_BLOCK).sum(axis=1))
-        self._pending = data[whole:]
+        self._sums.append(self._sub_blocks.add(power))
 
     def energies(self) -> np.ndarray:
-        tail = [self._pending.sum(keepdims=True)] if self._pending.size else []
-        return np.concatenate(self._sums + tail) if self._sums or tail else np.zeros(0)
+        tail = self._sub_blocks.remainder()
+        return np.concatenate(self._sums + ([tail.sum(keepdims=True)] if tail.size else []) or [np.zeros(0)])
 
 
 def _step_frames(rate: int) -> int:
@@ -412,8 +407,6 @@ def _output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:
     rounding in the exact filter.
     """
     from scipy import ndimage
-
-    from mixai.loudness import TruePeakDetector
 
     peak = np.power(np.float32(10.0), (envelope.peak_db / 20.0).astype(np.float32))
     gains = np.asarray(gains, np.float32)[:peak.size]
