@@ -106,9 +106,8 @@ class AnalysisAccumulator:
         self._peaks_pending: list[Future] = []
         self._early_features: Future | None = None
         if excerpt_reader is not None and self.excerpts is not None:
-            starts = [i * block_frames for i in self.excerpts.indices]
-            self._early_features = _feature_pool().submit(self._extract_excerpt, excerpt_reader, starts,
-                                                          block_frames)
+            self._early_features = _feature_pool().submit(self._extract_excerpt, excerpt_reader,
+                                                          self.excerpts.starts, block_frames)
 
     def add(self, block: np.ndarray) -> None:
         # The true peak runs on the helper thread, up to two blocks behind the loudness filter

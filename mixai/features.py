@@ -275,13 +275,14 @@ class ExcerptSampler:
         n_blocks = max(1, -(-total_frames // block_frames))
         keep = max(1, int(max_seconds * sample_rate // block_frames))
         self._keep = set(np.linspace(0, n_blocks - 1, min(keep, n_blocks)).round().astype(int).tolist())
+        self._block_frames = block_frames
         self._index = 0
         self.blocks: list[np.ndarray] = []
 
     @property
-    def indices(self) -> list[int]:
-        """The (0-based) numbers of the blocks kept, in order."""
-        return sorted(self._keep)
+    def starts(self) -> list[int]:
+        """The first frame of each block kept, in order: where to seek to read the excerpt."""
+        return [i * self._block_frames for i in sorted(self._keep)]
 
     def add(self, block: np.ndarray) -> None:
         if self._index in self._keep:

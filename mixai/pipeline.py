@@ -154,32 +154,34 @@ class _Stopped(Exception):
     pass
 
 
-def _measure_input(source: _Source, stop: threading.Event) -> AnalysisAccumulator:
-    """Loudness and peaks of the whole input, without features (a background pass of the master
-    pipeline, which takes its features from the excerpt); finish it with those features.
-    ``stop`` ends it early (the master failed or was cancelled)."""
-    block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
-    acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block, keep_excerpt=False)
+def _feed(acc: AnalysisAccumulator, source: _Source, *, progress: Progress | None = None, share: float = 0.0,
+          stop: threading.Event | None = None) -> AnalysisAccumulator:
+    """Stream every block of ``source`` into ``acc``, rejecting non-finite audio; ``stop`` ends it
+    early (a background pass whose master failed or was cancelled)."""
     for blk in source.blocks():
-        if stop.is_set():
+        if stop is not None and stop.is_set():
             raise _Stopped
         if not np.isfinite(blk).all():
             raise InputError(f"{source.name}: contains NaN or infinite samples")
         acc.add(blk)
+        if progress:
+            progress(share * min(1.0, acc.frames / max(source.frames, 1)), "analyze")
     return acc
+
+
+def _measure_input(source: _Source, stop: threading.Event) -> AnalysisAccumulator:
+    """Loudness and peaks of the whole input, without features (a background pass of the master
+    pipeline, which takes its features from the excerpt); finish it with those features."""
+    block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
+    return _feed(AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block,
+                                     keep_excerpt=False), source, stop=stop)
 
 
 def _analyse(source: _Source, progress: Progress | None, share: float) -> Analysis:
     block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
     acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block,
                               excerpt_reader=source.excerpt)
-    for blk in source.blocks():
-        if not np.isfinite(blk).all():
-            raise InputError(f"{source.name}: contains NaN or infinite samples")
-        acc.add(blk)
-        if progress:
-            progress(share * min(1.0, acc.frames / max(source.frames, 1)), "analyze")
-    return acc.finish(source.name)
+    return _feed(acc, source, progress=progress, share=share).finish(source.name)
 
 
 def _excerpt_level(source: _Source) -> tuple[Features, float] | None:
@@ -194,9 +196,8 @@ def _excerpt_level(source: _Source) -> tuple[Features, float] | None:
     if source.excerpt is None:
         return None
     block = int(audio_io.BLOCK_SECONDS * source.sample_rate)
-    sampler = ExcerptSampler(source.frames, block, source.sample_rate)
     try:
-        excerpt = source.excerpt([i * block for i in sampler.indices], block)
+        excerpt = source.excerpt(ExcerptSampler(source.frames, block, source.sample_rate).starts, block)
     except MixaiError:
         return None
     if excerpt.shape[-1] == 0 or not np.isfinite(excerpt).all():
