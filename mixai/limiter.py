@@ -115,7 +115,12 @@ class TruePeakLimiter:
                     chunk_frames: int) -> Iterator[np.ndarray]:
         """Yield, chunk by chunk, the linear gain for each sample (interpolated between sub-block
         centres, held flat before the first centre and after the last)."""
-        gains = self.block_gains(envelope, gain_db=gain_db).astype(np.float32)
+        return self.curves(self.block_gains(envelope, gain_db=gain_db), frames, chunk_frames=chunk_frames)
+
+    @staticmethod
+    def curves(block_gains: np.ndarray, frames: int, *, chunk_frames: int) -> Iterator[np.ndarray]:
+        """:meth:`gain_curves` from gains already planned with :meth:`block_gains`."""
+        gains = np.asarray(block_gains, np.float32)
         if gains.size == 0:
             return
         after = np.append(np.diff(gains), np.float32(0.0)) / np.float32(SUB_BLOCK)  # per sample, to the next centre

@@ -374,12 +374,11 @@ def _write_final(render: _Render, limiter: TruePeakLimiter, gain_db: float, chun
                  sink, progress: Progress | None = None) -> tuple[LoudnessMeter, TruePeakMeter, float]:
     envelope = render.peak_envelope(gain_db, chunk)
     meter = LoudnessMeter(render.sample_rate, render.audio.channels)
-    peaks = TruePeakMeter(render.audio.channels,
-                          sub_block_bound=_output_peak_bound(envelope, limiter.block_gains(envelope, gain_db=gain_db)))
+    gains = limiter.block_gains(envelope, gain_db=gain_db)
+    peaks = TruePeakMeter(render.audio.channels, sub_block_bound=_output_peak_bound(envelope, gains))
     deepest = 0.0
     pending: list = []
-    for i, g in enumerate(limiter.gain_curves(envelope, render.frames, gain_db=gain_db,
-                                              chunk_frames=chunk)):
+    for i, g in enumerate(limiter.curves(gains, render.frames, chunk_frames=chunk)):
         block = render.audio.read(i * chunk, i * chunk + g.size) * g
         # Measured on the helper thread, at most two blocks behind the writing.
         pending.append(stage_pool().submit(_measure_output, meter, peaks, block))
