@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixai.loudness import compiled
+
 FEATURE_VERSION = 1
 
 # Band edges for the spectral-balance profile, in Hz (roughly third-octave pairs, 30 Hz - 16 kHz).
@@ -139,7 +141,7 @@ def _band_crest_db(mid: np.ndarray, sample_rate: int, low_hz: float | None, high
         sos = signal.butter(4, high_hz, "lowpass", fs=sample_rate, output="sos")
     else:
         sos = signal.butter(4, low_hz, "highpass", fs=sample_rate, output="sos")
-    kernel = _peak_energy_kernel()
+    kernel = compiled(_peak_energy)
     if kernel is None or sos.shape[0] != 2:  # pragma: no cover - numba comes with librosa
         return _crest_db(signal.sosfilt(sos, mid).astype(np.float32, copy=False))
     peak, energy = kernel(sos, np.ascontiguousarray(mid, dtype=np.float32))
@@ -166,21 +168,6 @@ def _peak_energy(sos, x):  # pragma: no cover - compiled by numba
         if abs(w) > peak:
             peak = abs(w)
     return peak, energy
-
-
-_KERNEL: list = []
-
-
-def _peak_energy_kernel():
-    """The compiled :func:`_peak_energy` (numba, cached on disk), or None without numba."""
-    if not _KERNEL:
-        try:
-            import numba
-
-            _KERNEL.append(numba.njit(cache=True, nogil=True)(_peak_energy))
-        except ImportError:  # pragma: no cover
-            _KERNEL.append(None)
-    return _KERNEL[0]
 
 
 def extract(audio: np.ndarray, sample_rate: int) -> Features:

@@ -104,15 +104,21 @@ def _power_stereo(sos, x, zi):  # pragma: no cover - compiled by numba
     return out
 
 
-@lru_cache(maxsize=1)
-def _compiled_kernels():
-    """(mono, stereo) K-weighting loops compiled by numba, cached on disk after the first run."""
+@lru_cache(maxsize=None)
+def compiled(function: Callable) -> Callable | None:
+    """``function`` compiled by numba (which librosa brings; cached on disk after the first run,
+    GIL released while it runs), or None where numba is missing."""
     try:
         import numba
     except ImportError:  # pragma: no cover - numba comes with librosa
         return None
-    jit = numba.njit(cache=True, nogil=True)
-    return jit(_power_mono), jit(_power_stereo)
+    return numba.njit(cache=True, nogil=True)(function)
+
+
+def _compiled_kernels():
+    """(mono, stereo) K-weighting loops, compiled; None without numba."""
+    mono, stereo = compiled(_power_mono), compiled(_power_stereo)
+    return None if mono is None or stereo is None else (mono, stereo)
 
 
 class GroupReducer:
