@@ -1,6 +1,7 @@
 """Held-out quality evaluation: repair seeded damage on the test split, compare with the clean mix.
 
-For every piece of the split (``test`` by default; use ``--split val`` for model choices):
+For every piece of the split (``test`` by default; use ``--split val`` for model choices, with
+``--damage-seeds 4`` to judge on four damages per piece):
 
 1. draw one damage with :func:`mixai.training.damage.sample_damage` from a generator seeded by
    ``(seed + 1000, split, piece)`` and render it over the whole clean mix;
@@ -83,7 +84,7 @@ def evaluate_piece(args: tuple) -> dict:
     truth = loudness_only(clean)
     model = Model(model_path) if model_path else None
     ref_target = Target(f"reference:{Path(ref_path).parent.name}", extract(reference, rate), is_reference=True)
-    result = {"piece": Path(mix_path).parent.name, "damage": damage.describe(), "metrics": {}, "seconds": {}}
+    result = {"piece": Path(mix_path).parent.name, "damage_seed": seed, "damage": damage.describe(), "metrics": {}, "seconds": {}}
     for system in systems:
         began = time.perf_counter()
         if system == "unprocessed":
@@ -130,7 +131,7 @@ def markdown_table(table: dict[str, dict[str, float]]) -> str:
 
 
 def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs: int = 2, limit: int | None = None,
-        systems: tuple[str, ...] = SYSTEMS, progress: bool = True) -> list[dict]:
+        systems: tuple[str, ...] = SYSTEMS, damage_seeds: int = 1, progress: bool = True) -> list[dict]:
     from tqdm import tqdm
 
     from mixai.training.data import iter_pieces
@@ -140,8 +141,10 @@ def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs:
         pieces = pieces[:limit]
     n = len(pieces)
     # The reference of piece i is piece i + n // 2: a different piece, fixed by the split's order.
-    tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed, systems)
-             for i, p in enumerate(pieces)]
+    # Damage seed k of piece i is drawn with seed + k: more cases from a small (val) split.
+    tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed + k, systems)
+             for k in range(damage_seeds) for i, p in enumerate(pieces)]
+    n = len(tasks)
     if jobs > 1:
         import multiprocessing
 
@@ -162,17 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pieces")
+    parser.add_argument("--damage-seeds", type=int, default=1, help="damages per piece (seeds SEED..SEED+N-1)")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--json", default=None, help="write per-piece results here")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     results = run(args.corpus, args.split, args.model if Path(args.model).is_file() else None, seed=args.seed,
-                  jobs=args.jobs, limit=args.limit, systems=tuple(args.systems))
+                  jobs=args.jobs, limit=args.limit, systems=tuple(args.systems),
+                  damage_seeds=args.damage_seeds)
     table = summarise(results, tuple(args.systems))
     if args.json:
         Path(args.json).write_text(json.dumps({"split": args.split, "seed": args.seed, "table": table,
                                                "pieces": results}, indent=1) + "\n")
-    print(f"{len(results)} {args.split} pieces, {time.perf_counter() - began:.0f} s")
+    print(f"{len(results)} {args.split} cases ({args.damage_seeds} damage(s) per piece), "
+          f"{time.perf_counter() - began:.0f} s")
     print(markdown_table(table))
     return 0
 

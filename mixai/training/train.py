@@ -7,11 +7,13 @@ standardises it with the train split's mean and std (stored as buffers, so they 
 exported graph), appends the standardised difference ``target - audio``, and runs a ReLU MLP to 22
 sigmoid outputs: the settings vector in [0, 1] (:meth:`mixai.settings.Settings.to_vector`).
 
-Loss: a weighted L1 in parameter space. Gains, ratio, width and wet are always weighted; the
-frequency and Q of a band are weighted by how much that band's label gain matters (|gain| / 12 dB),
-the compressor's threshold and times only when the label compressor is on, the reverb's room and
-damping only when the label adds reverb. The parameter of a band that does nothing carries no
-information, so it must not pull the network.
+Loss (``--loss``, see the model card for the comparison): by default ``loudness_response``, which
+judges the EQ by its frequency response as heard after mixai's loudness normalisation, on the mel
+grid of the evaluation's MSD, plus a weighted L1 of the other parameters. In that L1, gains, ratio,
+width and wet are always weighted; the frequency and Q of a band are weighted by how much that band's
+label gain matters (|gain| / 12 dB), the compressor's threshold and times only when the label
+compressor is on, the reverb's room and damping only when the label adds reverb. The parameter of a
+band that does nothing carries no information, so it must not pull the network.
 
 Deterministic for a given ``--seed`` (deterministic torch algorithms, seeded shuffling), on CPU.
 """
@@ -99,7 +101,8 @@ def loss_weights(labels: torch.Tensor) -> torch.Tensor:
     return w
 
 
-def weighted_l1(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def weighted_l1(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor | None = None
+                ) -> torch.Tensor:
     w = loss_weights(labels)
     return (w * (pred - labels).abs()).sum(dim=1).mean() / w.mean(dim=1).mean() / OUTPUTS
 
@@ -109,6 +112,16 @@ CURVE_SAMPLE_RATE = 44100.0
 _BANDS = (("low_shelf", "low"), ("low_mid", "peak"), ("mid", "peak"), ("high_mid", "peak"), ("high_shelf", "high"))
 
 
+def _mel_centres_hz(bands: int = 128, sample_rate: float = CURVE_SAMPLE_RATE) -> np.ndarray:
+    import librosa
+
+    return librosa.mel_frequencies(bands + 2, fmax=sample_rate / 2)[1:-1]
+
+
+#: The centres of the 128 mel bands of the evaluation's MSD (``mixai.metrics``), 0 Hz to Nyquist.
+MEL_CURVE_HZ = _mel_centres_hz()
+
+
 def _unit_to_value(u: torch.Tensor, name: str) -> torch.Tensor:
     spec = PARAMETERS[_index(name)]
     if spec.scale == "log":
@@ -116,13 +129,14 @@ def _unit_to_value(u: torch.Tensor, name: str) -> torch.Tensor:
     return spec.low + u * (spec.high - spec.low)
 
 
-def eq_response_db(vector: torch.Tensor) -> torch.Tensor:
-    """(batch, 22) settings in [0, 1] -> (batch, 96) dB response of the EQ's five bands.
+def eq_response_db(vector: torch.Tensor, freqs_hz: np.ndarray = EQ_CURVE_HZ) -> torch.Tensor:
+    """(batch, 22) settings in [0, 1] -> (batch, len(freqs_hz)) dB response of the EQ's five bands.
 
-    The JUCE biquads pedalboard uses (shelves with Q = 1/sqrt 2), evaluated on a log-frequency grid
-    from 25 Hz to 18 kHz at 44.1 kHz. Differentiable, so it can be a loss.
+    The JUCE biquads pedalboard uses (shelves with Q = 1/sqrt 2), evaluated at 44.1 kHz on a grid
+    (by default log-spaced from 25 Hz to 18 kHz). Differentiable, so it can be a loss.
     """
-    w = torch.tensor(2 * np.pi * EQ_CURVE_HZ / CURVE_SAMPLE_RATE, dtype=vector.dtype, device=vector.device)
+    w = torch.tensor(2 * np.pi * np.asarray(freqs_hz) / CURVE_SAMPLE_RATE, dtype=vector.dtype,
+                     device=vector.device)
     cos1, sin1, cos2, sin2 = torch.cos(w), torch.sin(w), torch.cos(2 * w), torch.sin(2 * w)
     total = torch.zeros(vector.shape[0], w.numel(), dtype=vector.dtype, device=vector.device)
     for band, kind in _BANDS:
@@ -159,21 +173,64 @@ def eq_response_db(vector: torch.Tensor) -> torch.Tensor:
 _EQ_PARAMS = [i for i, n in enumerate(PARAMETER_NAMES) if n.startswith("eq.") and n != "eq.highpass_hz"]
 
 
-def response_loss(pred: torch.Tensor, labels: torch.Tensor, eq_weight: float = 1.0) -> torch.Tensor:
+def _non_eq_l1(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The weighted L1 of every parameter, EQ ones x0.1: keeps unused bands near their defaults."""
+    w = loss_weights(labels)
+    w[:, _EQ_PARAMS] *= 0.1
+    return (w * (pred - labels).abs()).sum(dim=1) / OUTPUTS
+
+
+def response_loss(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor | None = None
+                  ) -> torch.Tensor:
     """EQ judged by its frequency response (mean |dB error| / 12 dB) plus the weighted L1 of the rest.
 
     The response does not care which peak slot a resonance lands in, or about the frequency of a
-    band with no gain: only the sound of the EQ counts. A little parameter L1 on the EQ (x0.1) keeps
-    the unused bands near their defaults.
+    band with no gain: only the sound of the EQ counts.
     """
     curve = (eq_response_db(pred) - eq_response_db(labels)).abs().mean(dim=1) / 12.0
-    w = loss_weights(labels)
-    w[:, _EQ_PARAMS] *= 0.1
-    rest = (w * (pred - labels).abs()).sum(dim=1) / OUTPUTS
-    return (eq_weight * curve + rest).mean()
+    return (curve + _non_eq_l1(pred, labels)).mean()
 
 
-LOSSES = {"param": weighted_l1, "response": response_loss}
+def loudness_shares(audio_features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(n, 128): each mel-grid point's share of the *clean* mix's K-weighted power.
+
+    The clean spectrum is estimated from the damaged audio's band levels (features) plus the label
+    EQ, which undoes the EQ damage; a band's power is spread evenly over the grid points inside it.
+    """
+    from scipy import signal
+
+    from mixai.features import BAND_EDGES_HZ
+    from mixai.loudness import _k_weighting_sos
+
+    grid = MEL_CURVE_HZ
+    _, k = signal.sosfreqz(_k_weighting_sos(int(CURVE_SAMPLE_RATE)), worN=grid, fs=CURVE_SAMPLE_RATE)
+    k_db = 20 * np.log10(np.maximum(np.abs(k), 1e-6))
+    edges = np.asarray(BAND_EDGES_HZ)
+    band = np.clip(np.searchsorted(edges, grid, side="right") - 1, 0, len(edges) - 2)
+    points_per_band = np.bincount(band, minlength=len(edges) - 1)
+    with torch.no_grad():
+        label_db = eq_response_db(torch.tensor(labels, dtype=torch.float64), grid).numpy()
+    level = (np.asarray(audio_features, np.float64)[:, band] - 10 * np.log10(points_per_band[band])
+             + label_db + k_db)
+    share = 10 ** ((level - level.max(axis=1, keepdims=True)) / 10)
+    return (share / share.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def loudness_response_loss(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor) -> torch.Tensor:
+    """The response loss as the output is heard: after loudness normalisation, on the mel grid.
+
+    mixai normalises the chain's output to a target loudness, so an EQ error that is a constant
+    offset is undone: what remains at each frequency is the error minus its loudness offset (the
+    log of the clean mix's K-weighted power-mean of 10^(error/10)). Its mean |dB| over the centres
+    of the 128 mel bands is what the mel-spectral distance measures, band for band.
+    """
+    err = eq_response_db(pred, MEL_CURVE_HZ) - eq_response_db(labels, MEL_CURVE_HZ)
+    offset = 10 * torch.log10((loudness_share * torch.pow(10.0, err / 10)).sum(dim=1, keepdim=True))
+    curve = (err - offset).abs().mean(dim=1) / 12.0
+    return (curve + _non_eq_l1(pred, labels)).mean()
+
+
+LOSSES = {"param": weighted_l1, "response": response_loss, "loudness_response": loudness_response_loss}
 
 
 def _inputs(split: dict[str, np.ndarray]) -> np.ndarray:
@@ -191,7 +248,7 @@ def git_commit() -> str:
 
 def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 300, batch: int = 256,
           lr: float = 2e-3, hidden: int = 256, layers: int = 3, dropout: float = 0.1,
-          weight_decay: float = 1e-4, noise: float = 0.0, loss: str = "response", progress: bool = True, device: str | None = None
+          weight_decay: float = 1e-4, noise: float = 0.0, loss: str = "loudness_response", progress: bool = True, device: str | None = None
           ) -> tuple[MasterNet, dict]:
     """Fit the network; returns it (on CPU, eval mode, best val epoch) and a history dict."""
     from tqdm import tqdm
@@ -213,6 +270,8 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
                                                 pct_start=0.1)
     generator = torch.Generator().manual_seed(seed)
     loss_fn = LOSSES[loss]
+    share_train = torch.tensor(loudness_shares(train_split["audio"], y_train), device=dev)
+    share_val = torch.tensor(loudness_shares(val_split["audio"], y_val), device=dev)
     best = (float("inf"), -1, None)
     history: dict[str, list] = {"train": [], "val": []}
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
@@ -225,7 +284,7 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
             x = xt[idx]
             if noise:  # feature noise, in units of each feature's spread: pieces differ more than excerpts
                 x = x + noise * model.std * torch.randn(x.shape, generator=generator).to(dev)
-            loss = loss_fn(model(x), yt[idx])
+            loss = loss_fn(model(x), yt[idx], share_train[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -233,7 +292,7 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
             total += float(loss) * len(idx)
         model.eval()
         with torch.no_grad():
-            val = float(loss_fn(model(xv), yv))
+            val = float(loss_fn(model(xv), yv, share_val))
         history["train"].append(total / len(xt))
         history["val"].append(val)
         if val < best[0]:
@@ -272,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--noise", type=float, default=0.0, help="training input noise, x feature std")
-    parser.add_argument("--loss", default="response", choices=sorted(LOSSES))
+    parser.add_argument("--loss", default="loudness_response", choices=sorted(LOSSES))
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (more than the free cores slows it down badly)")
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args(argv)

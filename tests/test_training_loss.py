@@ -1,0 +1,76 @@
+"""The training loss measures what the model card says it does (needs torch: the ``[test]`` extra).
+
+``loudness_response`` claims that, after mixai's loudness normalisation, an EQ error ``err(f)``
+is heard as ``err(f) - offset`` with the offset predicted from the clean mix's band levels. These
+tests render real audio through the chain and measure that.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import material
+
+torch = pytest.importorskip("torch")
+
+
+def _eq_vector(**gains_db: float) -> np.ndarray:
+    from mixai.settings import EQ, HighShelf, LowShelf, Peak, neutral_settings
+
+    eq = EQ(low_shelf=LowShelf(150.0, gains_db.get("low", 0.0)),
+            mid=Peak(1000.0, gains_db.get("mid", 0.0), 0.7),
+            high_shelf=HighShelf(5000.0, gains_db.get("high", 0.0)))
+    return neutral_settings().replace(eq=eq).to_vector()
+
+
+def _mel_levels_db(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Mean power per mel band over the whole signal, in dB (the MSD's mel bands)."""
+    from mixai import metrics
+
+    basis = metrics._mel_basis(rate, metrics.MEL_FFT, metrics.MEL_BANDS)
+    power = metrics._magnitude(np.atleast_2d(audio), metrics.MEL_FFT, metrics.MEL_HOP) ** 2
+    return 10 * np.log10(np.einsum("mk,ckt->m", basis, power) + 1e-20)
+
+
+def test_loudness_offset_predicts_the_normalised_output():
+    from mixai.features import extract
+    from mixai.pipeline import MasterOptions, master_array
+    from mixai.settings import Settings
+    from mixai.training.train import MEL_CURVE_HZ, eq_response_db, loudness_shares
+
+    audio = material.band_loop(8.0)
+    rate = material.SR
+    label = _eq_vector(low=3.0, mid=-2.0)
+    pred = _eq_vector(low=9.0, high=-6.0)  # a bass-heavy error: loudness normalisation pulls it down
+    options = MasterOptions(target_lufs=-30.0)  # far below the ceiling: no limiting
+    out = {name: master_array(audio, rate, settings=Settings.from_vector(v), options=options)[0]
+           for name, v in (("label", label), ("pred", pred))}
+    measured = _mel_levels_db(out["pred"], rate) - _mel_levels_db(out["label"], rate)
+
+    vectors = torch.tensor(np.stack([pred, label]), dtype=torch.float64)
+    curves = eq_response_db(vectors, MEL_CURVE_HZ).numpy()
+    err = curves[0] - curves[1]
+    # The clean mix of the loss is "damaged audio + label EQ"; here the damaged audio is `audio`.
+    share = loudness_shares(extract(audio, rate).values[None], label[None])[0]
+    assert share.sum() == pytest.approx(1.0, abs=1e-5)
+    offset = 10 * np.log10(np.sum(share * 10 ** (err / 10)))
+    predicted = err - offset
+
+    audible = (MEL_CURVE_HZ > 40) & (MEL_CURVE_HZ < 15000)  # where the loop has content
+    assert abs(offset) > 1.0, "the case must have a real loudness offset to test"
+    assert np.median(np.abs(measured - err)[audible]) > 1.0  # ignoring the offset would be wrong
+    assert np.median(np.abs(measured - predicted)[audible]) < 0.4
+
+
+def test_loss_is_zero_for_the_label_and_grows_with_the_error():
+    from mixai.training.train import loudness_response_loss, loudness_shares
+
+    label = _eq_vector(low=-4.0, high=6.0)
+    features = np.zeros((1, 24), np.float32) - 20.0
+    share = torch.tensor(loudness_shares(features, label[None]))
+    y = torch.tensor(label[None], dtype=torch.float32)
+    losses = [float(loudness_response_loss(torch.tensor(_eq_vector(low=-4.0, high=g)[None], dtype=torch.float32),
+                                           y, share)) for g in (6.0, 3.0, 0.0, -6.0)]
+    assert losses[0] == pytest.approx(0.0, abs=1e-6)
+    assert losses == sorted(losses) and losses[-1] > losses[1] > 0
