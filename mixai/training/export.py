@@ -4,7 +4,7 @@ The graph: input ``features`` (batch, 48) float32 -> output ``settings`` (batch,
 opset 17, dynamic batch. Metadata (string key/values, read back by :class:`mixai.predict.onnx.Model`):
 ``mixai_kind``, ``feature_version``, ``feature_names`` (JSON), ``schema_version``, ``parameters``
 (JSON list of {name, low, high, scale}), ``training_seed``, ``training_examples``,
-``training_pieces``, ``code_version``, ``git_commit`` and a few training facts.
+``training_pieces``, ``training_datasets``, ``code_version``, ``git_commit`` and a few training facts.
 """
 
 from __future__ import annotations

@@ -342,10 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     data = Path(args.data)
     train_split, val_split = load_split(data / "train.npz"), load_split(data / "val.npz")
+    datasets = [{"path": str(data / "train.npz"), "examples": len(train_split["label"]),
+                 "pieces": int(train_split["pieces"])}]
     for extra in args.extra_train:
         more = load_split(extra)
         for key in ("audio", "target", "label", "mode", "piece"):
             train_split[key] = np.concatenate([train_split[key], more[key]])
+        datasets.append({"path": str(extra), "examples": len(more["label"]), "pieces": int(more["pieces"])})
     began = time.perf_counter()
     model, history = train(train_split, val_split, seed=args.seed, epochs=args.epochs, batch=args.batch,
                            lr=args.lr, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
@@ -355,7 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     print("val mean |error| per parameter:", json.dumps(per_parameter_val_error(model, val_split)))
     if not args.no_export:
         info = {"training_seed": args.seed, "training_examples": int(len(train_split["label"])),
-                "training_pieces": int(train_split["pieces"]), "training_seconds": round(seconds, 1),
+                # Extra datasets come from larger renders of the same seeded score order, whose train
+                # split contains the main one's scores: the distinct pieces are the largest count.
+                "training_pieces": max(d["pieces"] for d in datasets), "training_datasets": json.dumps(datasets),
+                "training_seconds": round(seconds, 1),
                 "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
                 "loss": args.loss,
                 "architecture": f"MLP {INPUTS + FEATURE_COUNT}-{'-'.join([str(args.hidden)] * args.layers)}-22 ReLU/sigmoid"}
