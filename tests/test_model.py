@@ -66,8 +66,39 @@ def test_prediction_is_valid_settings():
     target = load_profile()
     settings = Model(MODEL).predict(target.features, target)
     assert isinstance(settings, Settings)
-    # The clean-average target seen as input: little to fix.
-    assert abs(settings.eq.low_shelf.gain_db) < 6 and abs(settings.eq.high_shelf.gain_db) < 6
+    assert Settings.from_dict(settings.to_dict()) == settings
+
+
+def test_clean_rendering_is_left_alone_and_treble_damage_is_undone(tmp_path):
+    """A clean FluidSynth chorale (rendered with fluidsynth's own reverb and chorus, unlike the
+    training corpus) gets almost no EQ; the same with a +-8 dB treble shelf gets the opposite shelf.
+
+    (The profile itself is no test input: its band levels are per-band means of dB values, not the
+    spectrum of any one track.)"""
+    torch = pytest.importorskip("torch")
+    import pedalboard
+
+    import material
+    from mixai.features import extract
+    from mixai.predict import load_profile
+    from mixai.predict.onnx import Model
+    from mixai.training.train import MEL_CURVE_HZ, eq_response_db
+
+    audio = material.render_chorale(tmp_path, 12.0)
+    if audio is None:
+        pytest.skip("fluidsynth or its soundfont is not installed")
+    model, target = Model(MODEL), load_profile()
+
+    def curve_db(x: np.ndarray) -> np.ndarray:
+        vector = model.predict(extract(x, material.SR), target).to_vector()
+        return eq_response_db(torch.tensor(vector[None], dtype=torch.float64), MEL_CURVE_HZ).numpy()[0]
+
+    treble = MEL_CURVE_HZ > 4000
+    assert np.abs(curve_db(audio)).max() < 3.0
+    for gain_db in (8.0, -8.0):
+        shelf = pedalboard.Pedalboard([pedalboard.HighShelfFilter(cutoff_frequency_hz=5000, gain_db=gain_db)])
+        correction = curve_db(shelf(audio, material.SR))[treble].mean()
+        assert np.sign(correction) == -np.sign(gain_db) and abs(correction) > 2.0, (gain_db, correction)
 
 
 def _with_metadata(tmp_path: Path, **changes: str) -> Path:

@@ -233,6 +233,25 @@ def loudness_response_loss(pred: torch.Tensor, labels: torch.Tensor, loudness_sh
 LOSSES = {"param": weighted_l1, "response": response_loss, "loudness_response": loudness_response_loss}
 
 
+def with_profile_copies(split: dict[str, np.ndarray], profile: np.ndarray) -> dict[str, np.ndarray]:
+    """The split plus a reference-free copy of every reference-mode example that allows one.
+
+    The label undoes the damage whatever the target is, so an example made with a reference is just
+    as true with the built-in profile as its target: reference-free mastering, the default, gets
+    twice the examples. Not copied: the "too little reverb" damage (the label adds a room), which
+    only a reference can reveal.
+    """
+    adds_reverb = split["label"][:, _index("reverb.wet")] > 1e-4
+    copy = (split["mode"] != 0) & ~adds_reverb
+    out = dict(split)
+    for key in ("audio", "label", "mode", "piece"):
+        out[key] = np.concatenate([split[key], split[key][copy]])
+    out["mode"][len(copy):] = 0
+    profile_rows = np.repeat(np.asarray(profile, split["target"].dtype)[None], int(copy.sum()), axis=0)
+    out["target"] = np.concatenate([split["target"], profile_rows])
+    return out
+
+
 def _inputs(split: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([split["audio"], split["target"]], axis=1).astype(np.float32)
 
@@ -333,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=0.0, help="training input noise, x feature std")
     parser.add_argument("--loss", default="loudness_response", choices=sorted(LOSSES))
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (more than the free cores slows it down badly)")
+    parser.add_argument("--no-profile-copies", action="store_true", help="do not add a reference-free copy "
+                        "of each reference-mode train example (see with_profile_copies)")
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args(argv)
 
@@ -349,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("audio", "target", "label", "mode", "piece"):
             train_split[key] = np.concatenate([train_split[key], more[key]])
         datasets.append({"path": str(extra), "examples": len(more["label"]), "pieces": int(more["pieces"])})
+    if not args.no_profile_copies:
+        from mixai.predict import load_profile
+
+        train_split = with_profile_copies(train_split, load_profile("default").features.values)
     began = time.perf_counter()
     model, history = train(train_split, val_split, seed=args.seed, epochs=args.epochs, batch=args.batch,
                            lr=args.lr, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
@@ -357,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained in {seconds:.1f} s; best val loss {history['best_val']:.4f} at epoch {history['best_epoch']}")
     print("val mean |error| per parameter:", json.dumps(per_parameter_val_error(model, val_split)))
     if not args.no_export:
-        info = {"training_seed": args.seed, "training_examples": int(len(train_split["label"])),
+        examples = sum(d["examples"] for d in datasets)
+        info = {"training_seed": args.seed, "training_examples": examples,
+                "profile_copies": int(len(train_split["label"])) - examples,
                 # Extra datasets come from larger renders of the same seeded score order, whose train
                 # split contains the main one's scores: the distinct pieces are the largest count.
                 "training_pieces": max(d["pieces"] for d in datasets), "training_datasets": json.dumps(datasets),

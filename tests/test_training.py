@@ -1,4 +1,4 @@
-"""The training loss measures what the model card says it does (needs torch: the ``[test]`` extra).
+"""The training recipe does what the model card says it does (needs torch: the ``[test]`` extra).
 
 ``loudness_response`` claims that, after mixai's loudness normalisation, an EQ error ``err(f)``
 is heard as ``err(f) - offset`` with the offset predicted from the clean mix's band levels. These
@@ -74,3 +74,24 @@ def test_loss_is_zero_for_the_label_and_grows_with_the_error():
                                            y, share)) for g in (6.0, 3.0, 0.0, -6.0)]
     assert losses[0] == pytest.approx(0.0, abs=1e-6)
     assert losses == sorted(losses) and losses[-1] > losses[1] > 0
+
+
+def test_profile_copies_only_where_the_label_does_not_need_the_reference():
+    from mixai.training.train import _index, with_profile_copies
+
+    rng = np.random.default_rng(0)
+    n = 6
+    label = rng.random((n, 22)).astype(np.float32)
+    label[:, _index("reverb.wet")] = [0, 0, 0.3, 0, 0, 0]  # row 2: "too little reverb", needs its reference
+    split = {"audio": rng.random((n, 24)).astype(np.float32), "target": rng.random((n, 24)).astype(np.float32),
+             "label": label, "mode": np.array([0, 1, 1, 2, 2, 0]), "piece": np.arange(n)}
+    profile = np.full(24, -7.0, np.float32)
+    out = with_profile_copies(split, profile)
+    copied = [1, 3, 4]
+    assert len(out["label"]) == n + len(copied)
+    np.testing.assert_array_equal(out["audio"][n:], split["audio"][copied])
+    np.testing.assert_array_equal(out["label"][n:], split["label"][copied])
+    np.testing.assert_array_equal(out["piece"][n:], copied)
+    assert (out["target"][n:] == profile).all() and (out["mode"][n:] == 0).all()
+    np.testing.assert_array_equal(out["target"][:n], split["target"])  # the originals are untouched
+    np.testing.assert_array_equal(split["mode"], [0, 1, 1, 2, 2, 0])
