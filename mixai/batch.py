@@ -298,6 +298,7 @@ def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: R
     ctx = multiprocessing.get_context("spawn")
     while pending:
         retry: list[BatchItem] = []
+        broken: list[BatchItem] = []
         pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(pending))), mp_context=ctx,
                                    initializer=_worker_init)
         try:
@@ -309,6 +310,7 @@ def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: R
                 try:
                     record(future.result())
                 except BrokenProcessPool:
+                    broken.append(item)
                     if attempts[item.key] < MAX_ATTEMPTS:
                         retry.append(item)
                     else:
@@ -321,6 +323,11 @@ def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: R
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=True)
+        if broken:
+            # No worker is alive now, so every temporary beside a lost item's output is an orphan
+            # (a worker killed mid-write never reaches its own clean-up).
+            for folder in {Path(i.output).parent for i in broken if Path(i.output).parent.is_dir()}:
+                remove_stale_temporaries(folder)
         pending = sorted(retry, key=lambda i: i.key)
 
 
