@@ -101,8 +101,6 @@ def test_roles_resampling_warning_and_mono_pan(dsp_mix):
 
 
 def test_settings_round_trip_and_replay(dsp_mix, stems_dir, tmp_path, capsys):
-    from mixai.mix import mix_files
-
     report, out, _ = dsp_mix
     text = (out / "mix.json").read_text()
     settings = MixSettings.from_json(text)
