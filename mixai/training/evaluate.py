@@ -144,15 +144,15 @@ def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs:
     # Damage seed k of piece i is drawn with seed + k: more cases from a small (val) split.
     tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed + k, systems)
              for k in range(damage_seeds) for i, p in enumerate(pieces)]
-    n = len(tasks)
     if jobs > 1:
         import multiprocessing
 
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            results = list(tqdm(pool.imap(evaluate_piece, tasks), total=n, desc=f"evaluating ({split})",
-                                unit="piece", disable=not progress))
+            results = list(tqdm(pool.imap(evaluate_piece, tasks), total=len(tasks), desc=f"evaluating ({split})",
+                                unit="case", disable=not progress))
     else:
-        results = [evaluate_piece(t) for t in tqdm(tasks, desc=f"evaluating ({split})", disable=not progress)]
+        results = [evaluate_piece(t) for t in tqdm(tasks, desc=f"evaluating ({split})", unit="case",
+                                                   disable=not progress)]
     return results
 
 
