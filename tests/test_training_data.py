@@ -97,3 +97,20 @@ def test_splits_are_disjoint(corpora: tuple[Path, Path]) -> None:
         counts[data.split_for(source, SEED)] += 1
     assert 0.75 < counts["train"] / len(all_sources) < 0.85
     assert counts["val"] > 0 and counts["test"] > 0
+
+
+def test_split_subset_without_stems_renders_the_same_pieces(tmp_path: Path) -> None:
+    """--splits test --no-stems: the first test piece of the seeded order, at its own position, mix only."""
+    infos = data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, jobs=1, progress=False,
+                          splits=("test",), stems=False)
+    sources = data.ordered_sources(SEED)
+    position = next(i for i, s in enumerate(sources) if data.split_for(s, SEED) == "test")
+    assert [(i.split, i.source, i.piece_id) for i in infos] == [
+        ("test", sources[position], data.piece_id_for(position, sources[position]))]
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["splits"]["train"] == [] and index["stems_written"] is False
+    [(mix_path, stems)] = data.iter_pieces(tmp_path, "test")
+    assert stems == {} and sf.info(str(mix_path)).frames == int(SECONDS * 44100)
+    assert json.loads((mix_path.parent / "meta.json").read_text())["position"] == position
+    with pytest.raises(data.DataGenerationError):
+        data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, splits=("holdout",), progress=False)

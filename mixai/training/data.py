@@ -49,6 +49,16 @@ Cost, measured on a 2-core container with ``--jobs 2`` (about 1 GB of RAM in all
 * The second training corpus, ``--seed 0 --pieces 600 --seconds 20``: 11 min wall (1.08 s per
   piece); 487/59/54 pieces, 3.3 h of mixes, 20 GB. Its first 300 pieces are the scores above, in
   the same splits.
+* The same 600 scores with another soundfont, mixes only (``--soundfont
+  /usr/share/sounds/sf2/TimGM6mb.sf2 --no-stems``, Debian ``timgm6mb-soundfont``): 9 min wall, 4 GB.
+* A held-out timbre set for evaluation, the val and test pieces only (``--splits val test --pieces 57
+  --seconds 20 --no-stems --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3``, Debian
+  ``musescore-general-soundfont``): about 15 CPU-s per piece, because fluidsynth decodes the
+  compressed .sf3 samples every time it starts; 385 MB.
+
+With ``--splits``, only the pieces of those splits are rendered (``--pieces`` counts them), at the
+positions they have in the full seeded order: the same scores and arrangements, with the same piece
+ids, as in a full render of the same seed.
 
 Requires the Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``.
 """
@@ -327,6 +337,8 @@ class GeneratorConfig:
     seconds: float
     soundfont: Path
     drum_fraction: float = DRUM_FRACTION
+    splits: tuple[str, ...] = SPLITS  # render only the pieces of these splits
+    stems: bool = True                # write the stems (the mix alone is enough to train the master model)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1276,7 +1288,8 @@ def build_piece(config: GeneratorConfig, position: int, source: str) -> PieceInf
     (staging / "stems").mkdir(parents=True)
     infos = []
     for plan, audio, lufs, level, pan in zip(kept, stems, raw_lufs, levels, pans):
-        write_wav(staging / "stems" / f"{plan.name}.wav", audio)
+        if config.stems:
+            write_wav(staging / "stems" / f"{plan.name}.wav", audio)
         infos.append(StemInfo(
             name=plan.name, role=plan.role,
             instruments=[t.instrument for t in plan.tracks], programs=[t.program for t in plan.tracks],
@@ -1343,7 +1356,9 @@ def _ordered_results(config: GeneratorConfig, sources: list[str], jobs: int):
     """Yield (position, result) in source order, keeping at most 2*jobs pieces in flight, so
     that stopping after N successes wastes little work and the set of pieces does not depend
     on which worker finishes first."""
-    tasks = ((config, position, source) for position, source in enumerate(sources))
+    # Positions count every source, chosen split or not, so a piece is the same whichever splits are drawn.
+    tasks = ((config, position, source) for position, source in enumerate(sources)
+             if split_for(source, config.seed) in config.splits)
     if jobs <= 1:
         for task in tasks:
             yield task[1], _worker(task)
@@ -1375,10 +1390,14 @@ def _remove_stale(out_dir: Path, keep: set[str]) -> None:
 
 
 def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, jobs: int = 1, progress: bool = True,
-             soundfont: str | Path = DEFAULT_SOUNDFONT, drum_fraction: float = DRUM_FRACTION) -> list[PieceInfo]:
+             soundfont: str | Path = DEFAULT_SOUNDFONT, drum_fraction: float = DRUM_FRACTION,
+             splits: tuple[str, ...] = SPLITS, stems: bool = True) -> list[PieceInfo]:
     """Render ``pieces`` excerpts of ``seconds`` into ``out_dir`` and write ``index.json``.
 
     Deterministic from ``seed`` whatever ``jobs`` is. Returns the pieces in source order.
+    ``splits`` limits the render to the pieces of those splits (``pieces`` then counts only them):
+    with another ``soundfont``, the same seed renders the same scores and arrangements with other
+    instruments, a held-out timbre set for evaluation. ``stems=False`` writes the mixes alone.
     Raises :class:`DataGenerationError` for unusable settings or a missing fluidsynth/soundfont.
     """
     if pieces < 1:
@@ -1389,13 +1408,16 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
         raise DataGenerationError("--jobs must be at least 1")
     if not 0.0 <= drum_fraction <= 1.0:
         raise DataGenerationError("--drum-fraction must be between 0 and 1")
+    if not splits or any(s not in SPLITS for s in splits):
+        raise DataGenerationError(f"--splits must name some of {', '.join(SPLITS)}")
     soundfont = Path(soundfont)
     check_environment(soundfont)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DataGenerationError(f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    config = GeneratorConfig(out.resolve(), int(seed), float(seconds), soundfont.resolve(), float(drum_fraction))
+    config = GeneratorConfig(out.resolve(), int(seed), float(seconds), soundfont.resolve(), float(drum_fraction),
+                             tuple(splits), bool(stems))
     sources = ordered_sources(config.seed)
 
     from tqdm import tqdm
@@ -1427,6 +1449,7 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
         "sample_rate": SAMPLE_RATE,
         "drum_fraction": config.drum_fraction,
         "soundfont": config.soundfont.name,
+        "stems_written": config.stems,
         "splits": {s: [p.piece_id for p in results if p.split == s] for s in SPLITS},
         "pieces": [
             {"piece_id": p.piece_id, "split": p.split, "source": p.source, "stems": p.stems, "tempo_bpm": p.tempo_bpm, "lufs": p.lufs}
@@ -1481,7 +1504,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each piece in seconds")
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     parser.add_argument("--drum-fraction", type=float, default=DRUM_FRACTION, help="fraction of pieces arranged as a band with generated drums and bass")
-    parser.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT, help="General MIDI .sf2 soundfont")
+    parser.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT, help="General MIDI .sf2 (or .sf3) soundfont")
+    parser.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS,
+                        help="render only the pieces of these splits (--pieces counts only them)")
+    parser.add_argument("--no-stems", action="store_true", help="write the mixes only, not the stems")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     return parser
 
@@ -1491,7 +1517,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         pieces = generate(args.out, seed=args.seed, pieces=args.pieces, seconds=args.seconds, jobs=args.jobs,
-                          progress=not args.quiet, soundfont=args.soundfont, drum_fraction=args.drum_fraction)
+                          progress=not args.quiet, soundfont=args.soundfont, drum_fraction=args.drum_fraction,
+                          splits=tuple(args.splits), stems=not args.no_stems)
     except MixaiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
