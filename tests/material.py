@@ -48,9 +48,12 @@ def sparse_quiet(seconds: float = 12.0, seed: int = 5) -> np.ndarray:
     return np.stack([out, 0.8 * out]).astype(np.float32)
 
 
-def render_chorale(tmp: Path, seconds: float = 12.0) -> np.ndarray | None:
+FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+TIMGM6MB = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+
+
+def render_chorale(tmp: Path, seconds: float = 12.0, sf2: Path = FLUIDR3) -> np.ndarray | None:
     """A Bach chorale from music21's offline corpus, rendered with FluidSynth (None if unavailable)."""
-    sf2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
     if shutil.which("fluidsynth") is None or not sf2.exists():
         return None
     try:
