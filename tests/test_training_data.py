@@ -110,7 +110,8 @@ def test_split_subset_without_stems_renders_the_same_pieces(tmp_path: Path) -> N
     index = json.loads((tmp_path / "index.json").read_text())
     assert index["splits"]["train"] == [] and index["stems_written"] is False
     [(mix_path, stems)] = data.iter_pieces(tmp_path, "test")
-    assert stems == {} and sf.info(str(mix_path)).frames == int(SECONDS * 44100)
+    assert stems == {} and not (mix_path.parent / "stems").exists()
+    assert sf.info(str(mix_path)).frames == int(SECONDS * 44100)
     assert json.loads((mix_path.parent / "meta.json").read_text())["position"] == position
     with pytest.raises(data.DataGenerationError):
         data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, splits=("holdout",), progress=False)

@@ -1285,7 +1285,7 @@ def build_piece(config: GeneratorConfig, position: int, source: str) -> PieceInf
     # Write to a staging folder, then move into place, so an interrupted run leaves no half piece.
     staging = config.out_dir / ".staging" / piece_id
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "stems").mkdir(parents=True)
+    (staging / "stems" if config.stems else staging).mkdir(parents=True)
     infos = []
     for plan, audio, lufs, level, pan in zip(kept, stems, raw_lufs, levels, pans):
         if config.stems:

@@ -241,12 +241,14 @@ def with_profile_copies(split: dict[str, np.ndarray], profile: np.ndarray) -> di
     twice the examples. Not copied: the "too little reverb" damage (the label adds a room), which
     only a reference can reveal.
     """
+    from mixai.training.dataset import MODE_PROFILE
+
     adds_reverb = split["label"][:, _index("reverb.wet")] > 1e-4
-    copy = (split["mode"] != 0) & ~adds_reverb
+    copy = (split["mode"] != MODE_PROFILE) & ~adds_reverb
     out = dict(split)
     for key in ("audio", "label", "mode", "piece"):
         out[key] = np.concatenate([split[key], split[key][copy]])
-    out["mode"][len(copy):] = 0
+    out["mode"][len(copy):] = MODE_PROFILE
     profile_rows = np.repeat(np.asarray(profile, split["target"].dtype)[None], int(copy.sum()), axis=0)
     out["target"] = np.concatenate([split["target"], profile_rows])
     return out
