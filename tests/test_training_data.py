@@ -115,3 +115,17 @@ def test_split_subset_without_stems_renders_the_same_pieces(tmp_path: Path) -> N
     assert json.loads((mix_path.parent / "meta.json").read_text())["position"] == position
     with pytest.raises(data.DataGenerationError):
         data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, splits=("holdout",), progress=False)
+
+
+def test_start_position_skips_earlier_sources(tmp_path: Path) -> None:
+    """--start-position P: the first piece rendered is the first usable one at or after P."""
+    sources = data.ordered_sources(SEED)
+    first_test = next(i for i, s in enumerate(sources) if data.split_for(s, SEED) == "test")
+    infos = data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, progress=False, splits=("test",),
+                          stems=False, start_position=first_test + 1)
+    [info] = infos
+    position = json.loads((tmp_path / info.split / info.piece_id / "meta.json").read_text())["position"]
+    assert position > first_test and data.split_for(sources[position], SEED) == "test"
+    assert info.piece_id == data.piece_id_for(position, sources[position])
+    with pytest.raises(data.DataGenerationError):
+        data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, progress=False, start_position=-1)

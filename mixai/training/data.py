@@ -58,7 +58,8 @@ Cost, measured on a 2-core container with ``--jobs 2`` (about 1 GB of RAM in all
 
 With ``--splits``, only the pieces of those splits are rendered (``--pieces`` counts them), at the
 positions they have in the full seeded order: the same scores and arrangements, with the same piece
-ids, as in a full render of the same seed.
+ids, as in a full render of the same seed. ``--start-position P`` starts the count at position P of
+that order (piece ids begin with their position), so a later corpus adds pieces no earlier one has.
 
 Requires the Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``.
 """
@@ -339,6 +340,7 @@ class GeneratorConfig:
     drum_fraction: float = DRUM_FRACTION
     splits: tuple[str, ...] = SPLITS  # render only the pieces of these splits
     stems: bool = True                # write the stems (the mix alone is enough to train the master model)
+    start_position: int = 0           # skip the sources before this position of the seeded order
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1358,7 +1360,7 @@ def _ordered_results(config: GeneratorConfig, sources: list[str], jobs: int):
     on which worker finishes first."""
     # Positions count every source, chosen split or not, so a piece is the same whichever splits are drawn.
     tasks = ((config, position, source) for position, source in enumerate(sources)
-             if split_for(source, config.seed) in config.splits)
+             if position >= config.start_position and split_for(source, config.seed) in config.splits)
     if jobs <= 1:
         for task in tasks:
             yield task[1], _worker(task)
@@ -1391,13 +1393,15 @@ def _remove_stale(out_dir: Path, keep: set[str]) -> None:
 
 def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, jobs: int = 1, progress: bool = True,
              soundfont: str | Path = DEFAULT_SOUNDFONT, drum_fraction: float = DRUM_FRACTION,
-             splits: tuple[str, ...] = SPLITS, stems: bool = True) -> list[PieceInfo]:
+             splits: tuple[str, ...] = SPLITS, stems: bool = True, start_position: int = 0) -> list[PieceInfo]:
     """Render ``pieces`` excerpts of ``seconds`` into ``out_dir`` and write ``index.json``.
 
     Deterministic from ``seed`` whatever ``jobs`` is. Returns the pieces in source order.
     ``splits`` limits the render to the pieces of those splits (``pieces`` then counts only them):
     with another ``soundfont``, the same seed renders the same scores and arrangements with other
     instruments, a held-out timbre set for evaluation. ``stems=False`` writes the mixes alone.
+    ``start_position`` skips the sources before that position of the seeded order: more, distinct
+    pieces after an earlier corpus (whose last piece id starts with its position).
     Raises :class:`DataGenerationError` for unusable settings or a missing fluidsynth/soundfont.
     """
     if pieces < 1:
@@ -1410,6 +1414,8 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
         raise DataGenerationError("--drum-fraction must be between 0 and 1")
     if not splits or any(s not in SPLITS for s in splits):
         raise DataGenerationError(f"--splits must name some of {', '.join(SPLITS)}")
+    if start_position < 0:
+        raise DataGenerationError("--start-position must be 0 or more")
     soundfont = Path(soundfont)
     check_environment(soundfont)
     out = Path(out_dir)
@@ -1417,7 +1423,7 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
         raise DataGenerationError(f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     config = GeneratorConfig(out.resolve(), int(seed), float(seconds), soundfont.resolve(), float(drum_fraction),
-                             tuple(splits), bool(stems))
+                             tuple(splits), bool(stems), int(start_position))
     sources = ordered_sources(config.seed)
 
     from tqdm import tqdm
@@ -1508,6 +1514,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS,
                         help="render only the pieces of these splits (--pieces counts only them)")
     parser.add_argument("--no-stems", action="store_true", help="write the mixes only, not the stems")
+    parser.add_argument("--start-position", type=int, default=0,
+                        help="skip the sources before this position of the seeded order (to add pieces to an earlier corpus)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     return parser
 
@@ -1518,7 +1526,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pieces = generate(args.out, seed=args.seed, pieces=args.pieces, seconds=args.seconds, jobs=args.jobs,
                           progress=not args.quiet, soundfont=args.soundfont, drum_fraction=args.drum_fraction,
-                          splits=tuple(args.splits), stems=not args.no_stems)
+                          splits=tuple(args.splits), stems=not args.no_stems, start_position=args.start_position)
     except MixaiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
