@@ -95,3 +95,32 @@ def test_profile_copies_only_where_the_label_does_not_need_the_reference():
     assert (out["target"][n:] == profile).all() and (out["mode"][n:] == 0).all()
     np.testing.assert_array_equal(out["target"][:n], split["target"])  # the originals are untouched
     np.testing.assert_array_equal(split["mode"], [0, 1, 1, 2, 2, 0])
+
+
+def _fake_split(path, rng, n: int, pieces: int) -> None:
+    """A dataset file in the layout of ``mixai.training.dataset`` (values random, shapes real)."""
+    np.savez(path, audio=rng.normal(-10, 3, (n, 24)).astype(np.float32),
+             target=rng.normal(-10, 3, (n, 24)).astype(np.float32), label=rng.random((n, 22)).astype(np.float32),
+             mode=rng.integers(0, 3, n), piece=rng.integers(0, pieces, n), pieces=np.array(pieces))
+
+
+def test_train_command_exports_a_model_that_records_its_datasets(tmp_path):
+    """``train --extra-train``: the metadata counts every example; distinct pieces are the largest
+    dataset's count unless ``--training-pieces`` says otherwise (corpora that add scores)."""
+    import json
+
+    from mixai.predict.onnx import Model
+    from mixai.training.train import main
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "main").mkdir()
+    _fake_split(tmp_path / "main" / "train.npz", rng, 40, 5)
+    _fake_split(tmp_path / "main" / "val.npz", rng, 10, 2)
+    _fake_split(tmp_path / "more.npz", rng, 30, 9)
+    for extra_args, pieces in (([], 9), (["--training-pieces", "14"], 14)):
+        out = tmp_path / f"model_{pieces}.onnx"
+        assert main(["--data", str(tmp_path / "main"), "--extra-train", str(tmp_path / "more.npz"), "--epochs", "1",
+                     "--out", str(out), "--no-profile-copies", *extra_args]) == 0
+        meta = Model(out).metadata
+        assert int(meta["training_examples"]) == 70 and int(meta["training_pieces"]) == pieces
+        assert [d["examples"] for d in json.loads(meta["training_datasets"])] == [40, 30]

@@ -310,7 +310,7 @@ def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 30
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         model.eval()
         with torch.no_grad():
             val = float(loss_fn(model(xv), yv, share_val))
@@ -356,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (more than the free cores slows it down badly)")
     parser.add_argument("--no-profile-copies", action="store_true", help="do not add a reference-free copy "
                         "of each reference-mode train example (see with_profile_copies)")
+    parser.add_argument("--training-pieces", type=int, default=None,
+                        help="distinct scores across all the datasets, for the metadata (default: the largest "
+                             "dataset's count, right when the corpora are nested renders of one seeded order)")
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args(argv)
 
@@ -387,9 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         examples = sum(d["examples"] for d in datasets)
         info = {"training_seed": args.seed, "training_examples": examples,
                 "profile_copies": int(len(train_split["label"])) - examples,
-                # Extra datasets come from larger renders of the same seeded score order, whose train
-                # split contains the main one's scores: the distinct pieces are the largest count.
-                "training_pieces": max(d["pieces"] for d in datasets), "training_datasets": json.dumps(datasets),
+                # Extra datasets usually come from larger renders of the same seeded score order, whose
+                # train split contains the main one's scores: then the distinct pieces are the largest
+                # count. Corpora that add pieces (--start-position) say how many with --training-pieces.
+                "training_pieces": args.training_pieces or max(d["pieces"] for d in datasets),
+                "training_datasets": json.dumps(datasets),
                 "training_seconds": round(seconds, 1),
                 "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
                 "loss": args.loss,
