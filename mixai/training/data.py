@@ -51,6 +51,11 @@ Cost, measured on a 2-core container with ``--jobs 2`` (about 1 GB of RAM in all
   the same splits.
 * The same 600 scores with another soundfont, mixes only (``--soundfont
   /usr/share/sounds/sf2/TimGM6mb.sf2 --no-stems``, Debian ``timgm6mb-soundfont``): 9 min wall, 4 GB.
+* More distinct scores, train split only, mixes only: ``--splits train --no-stems --pieces 1200
+  --seconds 20`` (positions 0 to 1475, containing the 487 train pieces above; 20 min, 8 GB), then
+  ``--start-position 1476`` with the same options for the next 1,200 (positions 1476 to 2956;
+  29 min while another job shared the cores, 8 GB). Together they use 2,400 of the 2,436 train
+  scores of seed 0's order.
 * A held-out timbre set for evaluation, the val and test pieces only (``--splits val test --pieces 57
   --seconds 20 --no-stems --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3``, Debian
   ``musescore-general-soundfont``): about 15 CPU-s per piece, because fluidsynth decodes the
