@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: liblo-tools (oscsend/oscdump, an independent OSC client),
-# fluidsynth + fluid-soundfont-gm and timgm6mb-soundfont (rendering test material with two soundfonts). Installs only what is missing.
+# fluidsynth + fluid-soundfont-gm and timgm6mb-soundfont (rendering test material with two soundfonts),
+# puredata-core (pd -nogui runs examples/puredata/mixai.pd against a bridge). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v oscsend >/dev/null 2>&1 || need+=(liblo-tools)
 command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)
+command -v pd >/dev/null 2>&1 || need+=(puredata-core)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
