@@ -129,3 +129,22 @@ def test_start_position_skips_earlier_sources(tmp_path: Path) -> None:
     assert info.piece_id == data.piece_id_for(position, sources[position])
     with pytest.raises(data.DataGenerationError):
         data.generate(tmp_path, seed=SEED, pieces=1, seconds=SECONDS, progress=False, start_position=-1)
+
+
+def test_variation_arranges_the_same_score_again(tmp_path: Path) -> None:
+    """--variation 1: the same first test score, in the same split, with another arrangement."""
+    runs = {}
+    for variation in (0, 1):
+        [info] = data.generate(tmp_path / str(variation), seed=SEED, pieces=1, seconds=SECONDS, progress=False,
+                               splits=("test",), stems=False, variation=variation)
+        meta = json.loads((tmp_path / str(variation) / info.split / info.piece_id / "meta.json").read_text())
+        runs[variation] = (info, meta)
+    (a, meta_a), (b, meta_b) = runs[0], runs[1]
+    assert (a.source, a.split, a.piece_id) == (b.source, b.split, b.piece_id)
+    assert meta_b["variation"] == 1 and meta_a["variation"] == 0
+    assert (a.tempo_bpm, meta_a["excerpt_start_ql"]) != (b.tempo_bpm, meta_b["excerpt_start_ql"])
+    mix_a, _ = sf.read(str(tmp_path / "0" / a.split / a.piece_id / "mix.wav"))
+    mix_b, _ = sf.read(str(tmp_path / "1" / b.split / b.piece_id / "mix.wav"))
+    assert not np.allclose(mix_a, mix_b)
+    with pytest.raises(data.DataGenerationError):
+        data.generate(tmp_path / "bad", seed=SEED, pieces=1, seconds=SECONDS, progress=False, variation=-1)

@@ -65,6 +65,8 @@ With ``--splits``, only the pieces of those splits are rendered (``--pieces`` co
 positions they have in the full seeded order: the same scores and arrangements, with the same piece
 ids, as in a full render of the same seed. ``--start-position P`` starts the count at position P of
 that order (piece ids begin with their position), so a later corpus adds pieces no earlier one has.
+``--variation N`` (N > 0) arranges the same scores again: other instruments, tempo, excerpt and
+balance, in the same splits, so a score never crosses from test to train.
 
 Requires the Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``.
 """
@@ -346,6 +348,7 @@ class GeneratorConfig:
     splits: tuple[str, ...] = SPLITS  # render only the pieces of these splits
     stems: bool = True                # write the stems (the mix alone is enough to train the master model)
     start_position: int = 0           # skip the sources before this position of the seeded order
+    variation: int = 0                # another arrangement of the same scores (same order and splits)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1219,9 +1222,11 @@ def write_wav(path: Path, audio: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def piece_rng(seed: int, position: int) -> np.random.Generator:
-    """Each piece draws from its own stream, so pieces are independent of job scheduling."""
-    return np.random.default_rng([seed, position, 0xA11])
+def piece_rng(seed: int, position: int, variation: int = 0) -> np.random.Generator:
+    """Each piece draws from its own stream, so pieces are independent of job scheduling.
+    ``variation`` > 0 draws another arrangement of the same score (variation 0 keeps the streams
+    of the corpora rendered before it existed)."""
+    return np.random.default_rng([seed, position, 0xA11] + ([variation] if variation else []))
 
 
 def choose_groove(rng: np.random.Generator, meter: Meter) -> str:
@@ -1237,7 +1242,7 @@ def choose_groove(rng: np.random.Generator, meter: Meter) -> str:
 def build_piece(config: GeneratorConfig, position: int, source: str) -> PieceInfo:
     """Parse, arrange, render, balance and write one piece; raises :class:`PieceSkipped`."""
     began = time.perf_counter()
-    rng = piece_rng(config.seed, position)
+    rng = piece_rng(config.seed, position, config.variation)
     score = load_score(source)
     band = bool(rng.random() < config.drum_fraction)
     groove = choose_groove(rng, score.meter) if band else "acoustic"
@@ -1313,6 +1318,7 @@ def build_piece(config: GeneratorConfig, position: int, source: str) -> PieceInf
         "piece_id": piece_id,
         "split": split,
         "seed": config.seed,
+        "variation": config.variation,
         "position": position,
         "source": source,
         "source_parts": [p.name for p in score.parts],
@@ -1398,7 +1404,8 @@ def _remove_stale(out_dir: Path, keep: set[str]) -> None:
 
 def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, jobs: int = 1, progress: bool = True,
              soundfont: str | Path = DEFAULT_SOUNDFONT, drum_fraction: float = DRUM_FRACTION,
-             splits: tuple[str, ...] = SPLITS, stems: bool = True, start_position: int = 0) -> list[PieceInfo]:
+             splits: tuple[str, ...] = SPLITS, stems: bool = True, start_position: int = 0,
+             variation: int = 0) -> list[PieceInfo]:
     """Render ``pieces`` excerpts of ``seconds`` into ``out_dir`` and write ``index.json``.
 
     Deterministic from ``seed`` whatever ``jobs`` is. Returns the pieces in source order.
@@ -1406,7 +1413,8 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
     with another ``soundfont``, the same seed renders the same scores and arrangements with other
     instruments, a held-out timbre set for evaluation. ``stems=False`` writes the mixes alone.
     ``start_position`` skips the sources before that position of the seeded order: more, distinct
-    pieces after an earlier corpus (whose last piece id starts with its position).
+    pieces after an earlier corpus (whose last piece id starts with its position). ``variation``
+    > 0 arranges the same scores again (instruments, tempo, excerpt, balance), in the same splits.
     Raises :class:`DataGenerationError` for unusable settings or a missing fluidsynth/soundfont.
     """
     if pieces < 1:
@@ -1421,6 +1429,8 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
         raise DataGenerationError(f"--splits must name some of {', '.join(SPLITS)}")
     if start_position < 0:
         raise DataGenerationError("--start-position must be 0 or more")
+    if variation < 0:
+        raise DataGenerationError("--variation must be 0 or more")
     soundfont = Path(soundfont)
     check_environment(soundfont)
     out = Path(out_dir)
@@ -1428,7 +1438,7 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
         raise DataGenerationError(f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     config = GeneratorConfig(out.resolve(), int(seed), float(seconds), soundfont.resolve(), float(drum_fraction),
-                             tuple(splits), bool(stems), int(start_position))
+                             tuple(splits), bool(stems), int(start_position), int(variation))
     sources = ordered_sources(config.seed)
 
     from tqdm import tqdm
@@ -1456,6 +1466,7 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
     index = {
         "version": META_VERSION,
         "seed": config.seed,
+        "variation": config.variation,
         "seconds": config.seconds,
         "sample_rate": SAMPLE_RATE,
         "drum_fraction": config.drum_fraction,
@@ -1521,6 +1532,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-stems", action="store_true", help="write the mixes only, not the stems")
     parser.add_argument("--start-position", type=int, default=0,
                         help="skip the sources before this position of the seeded order (to add pieces to an earlier corpus)")
+    parser.add_argument("--variation", type=int, default=0,
+                        help="arrange the same scores again (instruments, tempo, excerpt, balance); splits stay the same")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     return parser
 
@@ -1531,7 +1544,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pieces = generate(args.out, seed=args.seed, pieces=args.pieces, seconds=args.seconds, jobs=args.jobs,
                           progress=not args.quiet, soundfont=args.soundfont, drum_fraction=args.drum_fraction,
-                          splits=tuple(args.splits), stems=not args.no_stems, start_position=args.start_position)
+                          splits=tuple(args.splits), stems=not args.no_stems, start_position=args.start_position,
+                          variation=args.variation)
     except MixaiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
