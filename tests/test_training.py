@@ -124,3 +124,7 @@ def test_train_command_exports_a_model_that_records_its_datasets(tmp_path):
         meta = Model(out).metadata
         assert int(meta["training_examples"]) == 70 and int(meta["training_pieces"]) == pieces
         assert [d["examples"] for d in json.loads(meta["training_datasets"])] == [40, 30]
+    with pytest.raises(SystemExit):  # fewer distinct scores than one dataset holds is a mistake
+        main(["--data", str(tmp_path / "main"), "--extra-train", str(tmp_path / "more.npz"), "--epochs", "1",
+              "--out", str(tmp_path / "never.onnx"), "--training-pieces", "8"])
+    assert not (tmp_path / "never.onnx").exists()

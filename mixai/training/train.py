@@ -375,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("audio", "target", "label", "mode", "piece"):
             train_split[key] = np.concatenate([train_split[key], more[key]])
         datasets.append({"path": str(extra), "examples": len(more["label"]), "pieces": int(more["pieces"])})
+    largest = max(d["pieces"] for d in datasets)
+    if args.training_pieces is not None and args.training_pieces < largest:
+        parser.error(f"--training-pieces {args.training_pieces} is fewer than one dataset's own {largest} pieces")
     if not args.no_profile_copies:
         from mixai.predict import load_profile
 
@@ -393,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 # Extra datasets usually come from larger renders of the same seeded score order, whose
                 # train split contains the main one's scores: then the distinct pieces are the largest
                 # count. Corpora that add pieces (--start-position) say how many with --training-pieces.
-                "training_pieces": args.training_pieces or max(d["pieces"] for d in datasets),
+                "training_pieces": largest if args.training_pieces is None else args.training_pieces,
                 "training_datasets": json.dumps(datasets),
                 "training_seconds": round(seconds, 1),
                 "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
