@@ -14,6 +14,7 @@ import signal
 import socket
 import socketserver
 import threading
+import time
 from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -24,6 +25,29 @@ from plugin_bridge.jobs import WorkerPool
 from plugin_bridge.paths import Roots
 
 log = logging.getLogger("plugin_bridge.server")
+
+
+class StopRequest:
+    """A stop flag a signal handler may set while the main thread waits for it.
+
+    Not a :class:`threading.Event`: a handler runs in the main thread between two bytecodes, and
+    when the signal was delivered to another thread that moment is often inside the main thread's
+    own ``Event.wait``, holding the event's lock; ``Event.set`` in the handler then waits for that
+    lock forever and the process never exits. Here the handler only assigns an attribute.
+    """
+
+    def __init__(self, poll_s: float = 0.1) -> None:
+        self.signum: int | None = None
+        self.poll_s = poll_s
+
+    def request(self, signum: int) -> None:
+        self.signum = signum
+
+    def wait(self) -> int:
+        """Block until :meth:`request` was called; return its signal number."""
+        while self.signum is None:
+            time.sleep(self.poll_s)  # a signal to this thread cuts the sleep short
+        return self.signum
 
 
 def encode(address: str, args: tuple[Any, ...]) -> bytes:
@@ -88,7 +112,7 @@ class BridgeServer:
         self.udp = _UDPServer((host, port), self)
         self.address = self.udp.server_address
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._stop = StopRequest()
 
     # --- I/O -------------------------------------------------------------------------------------
     def datagram(self, data: bytes, sender: tuple[str, int]) -> None:
@@ -141,18 +165,17 @@ class BridgeServer:
     def run_until_signal(self) -> None:
         """Serve until SIGINT or SIGTERM, then stop cleanly."""
         def _stop(signum: int, frame: Any) -> None:
-            self.pool.begin_shutdown()
-            self._stop.set()
+            self.pool.begin_shutdown()  # sets a flag and writes to a pipe: safe in a handler
+            self._stop.request(signum)
 
         previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
-            while not self._stop.wait(0.5):
-                pass
+            self._stop.wait()
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             self.stop()
 
 
-__all__ = ["BridgeServer", "encode"]
+__all__ = ["BridgeServer", "StopRequest", "encode"]

@@ -838,9 +838,11 @@ def test_example_reascript_with_fake_reaper(bridge, root, fake_daw):
 def test_reply_port_zero_answers_the_source_port(root, tmp_path):
     port = free_udp_port()
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "plugin_bridge", "--port", str(port), "--reply-port", "0",
-                             "--root", str(root), "--workers", "1", "--no-warm"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "bridge.log"
+    with open(log, "w") as log_fh:  # a file, not a pipe nobody reads while the bridge runs
+        proc = subprocess.Popen([sys.executable, "-m", "plugin_bridge", "--port", str(port), "--reply-port", "0",
+                                 "--root", str(root), "--workers", "1", "--no-warm"], cwd=REPO, env=env,
+                                stdout=subprocess.DEVNULL, stderr=log_fh)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(0.5)
@@ -855,4 +857,10 @@ def test_reply_port_zero_answers_the_source_port(root, tmp_path):
             assert OscMessage(data).address == "/mixai/pong"
     finally:
         proc.terminate()
-        assert proc.wait(15) == 0, proc.stderr.read()
+        try:
+            code = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # no bridge left behind, whatever the outcome
+            proc.wait()
+            raise AssertionError(f"bridge did not exit within 15 s of SIGTERM:\n{log.read_text()}")
+    assert code == 0, log.read_text()

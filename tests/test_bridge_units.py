@@ -87,6 +87,40 @@ def test_server_process_stays_light():
     assert out.stdout.strip() == ""
 
 
+def test_stop_request_survives_signals_at_any_moment():
+    """Ctrl-C or SIGTERM must stop the bridge whatever its main thread is doing.
+
+    The bridge once set a ``threading.Event`` from its signal handler while the main thread waited
+    on that event; a signal handled while the main thread held the event's lock deadlocked it (seen
+    as a bridge that never exited after SIGTERM). Here a handler requests the stop while the main
+    thread busy-polls (``poll_s=0``: it spends its time in ``wait``, where a lock-based flag would be
+    held) and another thread delivers the signal at random moments, 200 times, in a subprocess
+    so that a hang fails by timeout. An Event-based flag in the same harness hangs within seconds.
+    """
+    import subprocess
+    import sys
+
+    code = """
+import random, signal, threading
+from plugin_bridge.server import StopRequest
+rng = random.Random(0)
+for trial in range(200):
+    stop = StopRequest(poll_s=0)
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.request(signum))
+    threading.Timer(rng.uniform(0, 0.005),
+                    lambda: signal.pthread_kill(threading.get_ident(), signal.SIGINT)).start()
+    assert stop.wait() == signal.SIGINT
+print(trial + 1)
+"""
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    except subprocess.TimeoutExpired:
+        pytest.fail("a stop requested from a signal handler did not end the wait (deadlock)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "200"
+
+
 def test_adapters_neutral_settings():
     from mixai.settings import Settings
 
