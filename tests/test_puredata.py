@@ -6,9 +6,11 @@ the example's ``[r mixai-...]`` receivers, so the example's own message boxes, `
 The replies are read back from what the example's ``[print mixai-...]`` objects write to stderr.
 
 Ports: the example hard-codes 9000 (requests), 9001 (replies) and 9002 (``/mixai/apply ... generic``
-parameters), which a developer's own bridge or other tests could hold. The test picks three free
-loopback ports and rewrites exactly those four numbers in a temporary copy of the patch (asserting
-each rewrite happened once), so the example stays a plain, clickable patch. The copy also gets two
+parameters), which a developer's own bridge or other tests could hold. The bridge
+(``osc_bridge.BridgeProcess``, shared with the other OSC tests) takes two free loopback ports and
+releases the reply port for Pd once it answers; the test picks a third free port and rewrites
+exactly those four numbers in a temporary copy of the patch (asserting each rewrite happened
+once), so the example stays a plain, clickable patch. The copy also gets two
 ``[print pdtest-...]`` objects on the outlets of the example's progress and low-shelf number boxes
 (unconnected in the example), whose values are otherwise invisible without a GUI.
 
@@ -18,13 +20,9 @@ Skipped when Pure Data is not installed (``scripts/install-system-deps.sh`` inst
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -32,11 +30,10 @@ from pathlib import Path
 import pyloudnorm
 import pytest
 import soundfile as sf
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 import material
+from osc_bridge import REPO, BridgeProcess, free_udp_port
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "puredata" / "mixai.pd"
 DRIVER = REPO / "tests" / "pd" / "drive_mixai.pd"
 TARGET_LUFS = -16.0  # what the driver puts into the example's target number box (the preset says -14)
@@ -44,19 +41,6 @@ PD = shutil.which("pd") or shutil.which("puredata")
 
 pytestmark = pytest.mark.skipif(PD is None, reason="Pure Data (pd) is not on PATH; "
                                 "scripts/install-system-deps.sh installs puredata-core")
-
-
-def free_udp_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def patch_copy(dest: Path, port: int, reply_port: int, param_port: int) -> Path:
@@ -126,25 +110,6 @@ class Lines:
             return [ln[len(prefix):] for ln in self.lines if ln.startswith(prefix)]
 
 
-def wait_for_bridge(port: int, reply_port: int, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    """Ping until the bridge answers (on the reply port, which is released again for Pd)."""
-    ping = OscMessageBuilder(address="/mixai/ping").build().dgram
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
-        rx.bind(("127.0.0.1", reply_port))
-        rx.settimeout(0.3)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"bridge exited early:\n{log.read_text()}"
-            tx.sendto(ping, ("127.0.0.1", port))
-            try:
-                if rx.recv(65535).startswith(b"/mixai/pong\x00"):
-                    return
-            except socket.timeout:
-                pass
-    raise AssertionError(f"bridge did not answer ping:\n{log.read_text()}")
-
-
 def test_example_patch_in_real_pd(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
@@ -153,18 +118,16 @@ def test_example_patch_in_real_pd(tmp_path):
     driver_text = DRIVER.read_text(encoding="utf-8")
     assert f"mixai-target {TARGET_LUFS:g} " in driver_text
 
-    port, reply_port, param_port = free_udp_ports(3)
-    patch = patch_copy(tmp_path / "mixai.pd", port, reply_port, param_port)
-    log = tmp_path / "bridge.log"
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    with open(log, "w") as log_fh:
-        bridge = subprocess.Popen(
-            [sys.executable, "-m", "plugin_bridge", "--host", "127.0.0.1", "--port", str(port),
-             "--reply-port", str(reply_port), "--workers", "1", "--root", str(root), "--log-level", "info"],
-            cwd=REPO, stdout=log_fh, stderr=subprocess.STDOUT, env=env)
+    bridge = BridgeProcess([root], workers=1, queue=4, log=tmp_path / "bridge.log")
     pd = lines = None
     try:
-        wait_for_bridge(port, reply_port, bridge, log)
+        bridge.wait_ready()
+        bridge.release_reply_port()  # Pd's [netreceive] binds it
+        port, reply_port = bridge.port, bridge.reply_port
+        param_port = free_udp_port()
+        while param_port in (port, reply_port):
+            param_port = free_udp_port()
+        patch = patch_copy(tmp_path / "mixai.pd", port, reply_port, param_port)
         pd = subprocess.Popen([PD, "-nogui", "-noaudio", "-nomidi", "-stderr", "-open", str(patch),
                                "-open", str(DRIVER)], cwd=tmp_path, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -187,14 +150,9 @@ def test_example_patch_in_real_pd(tmp_path):
             except subprocess.TimeoutExpired:
                 pd.kill()
                 pd.wait()
-        bridge.send_signal(signal.SIGINT)
-        try:
-            code = bridge.wait(15)
-        except subprocess.TimeoutExpired:
-            bridge.kill()
-            code = bridge.wait()
+        code = bridge.stop()
     output = "\n".join(lines.lines)
-    assert complete, f"Pd did not print every expected reply within 30 s:\n{output}\n--- bridge:\n{log.read_text()}"
+    assert complete, f"Pd did not print every expected reply within 30 s:\n{output}\n--- bridge:\n{bridge.log.read_text()}"
 
     # Pd itself: the patches loaded cleanly (no "couldn't create", no errors or warnings)
     pd_own = [ln for ln in lines.lines if not ln.startswith(("mixai-", "pdtest-"))]
@@ -250,4 +208,4 @@ def test_example_patch_in_real_pd(tmp_path):
 
     # nothing else came back unrouted, and the bridge stopped cleanly
     assert not lines.prefixed("mixai-cancelled: "), output
-    assert code == 0 and "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    assert code == 0 and "Traceback" not in bridge.log.read_text(), bridge.log.read_text()[-3000:]
