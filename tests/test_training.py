@@ -128,3 +128,50 @@ def test_train_command_exports_a_model_that_records_its_datasets(tmp_path):
         main(["--data", str(tmp_path / "main"), "--extra-train", str(tmp_path / "more.npz"), "--epochs", "1",
               "--out", str(tmp_path / "never.onnx"), "--training-pieces", "8"])
     assert not (tmp_path / "never.onnx").exists()
+
+
+def test_timbre_shift_changes_the_clean_mix_not_the_damage(tmp_path):
+    """``--timbre-db``: the same damages and labels, on clean mixes whose balance moved as drawn."""
+    import json
+
+    from mixai.features import BAND_EDGES_HZ, extract
+    from mixai.predict import load_profile
+    from mixai.training.damage import apply_eq, sample_timbre
+    from mixai.training.dataset import TIMBRE_STREAM, DatasetConfig, example_rng, piece_examples
+
+    piece = tmp_path / "train" / "p0"
+    piece.mkdir(parents=True)
+    mix = material.write(piece / "mix.wav", material.band_loop(6.0))
+    (tmp_path / "index.json").write_text(json.dumps({"splits": {"train": ["p0"]}}))
+    profile = load_profile("default").features.values
+    plain_config = DatasetConfig(str(tmp_path), seed=1, variants=4, excerpt_seconds=4.0)
+    shifted_config = DatasetConfig(str(tmp_path), seed=1, variants=4, excerpt_seconds=4.0, timbre_db=4.0)
+    assert "timbre_db" not in plain_config.key()  # caches made before the option stay valid
+    assert shifted_config.key()["timbre_db"] == 4.0
+    plain = piece_examples(plain_config, "train", 0, str(mix), profile, profile[None])
+    shifted = piece_examples(shifted_config, "train", 0, str(mix), profile, profile[None])
+    np.testing.assert_array_equal(plain["mode"], shifted["mode"])
+    # the compressor threshold follows the (shifted) clean mix's level distribution; all else is equal
+    from mixai.settings import PARAMETER_NAMES
+
+    same = [i for i, name in enumerate(PARAMETER_NAMES) if name != "compressor.threshold_db"]
+    assert len(same) == len(PARAMETER_NAMES) - 1
+    np.testing.assert_allclose(plain["label"][:, same], shifted["label"][:, same], atol=1e-6)
+
+    # Each variant's damaged balance moved by what its timbre EQ does to a broadband signal
+    # (pink-ish noise through the same EQ, measured with the same feature bands).
+    noise = np.cumsum(np.random.default_rng(0).standard_normal((2, 4 * material.SR)), axis=1)
+    noise = (noise - noise.mean(axis=1, keepdims=True)).astype(np.float32)
+    noise = np.diff(noise, axis=1, prepend=0) * 0.5 + 0.01 * noise / np.abs(noise).max()
+    bands = len(BAND_EDGES_HZ) - 1
+    moved = 0
+    for v in range(4):
+        eq = sample_timbre(example_rng(1, "train", 0, v + TIMBRE_STREAM), 4.0)
+        expected = extract(apply_eq(noise, material.SR, eq), material.SR).bands_db() - \
+            extract(noise, material.SR).bands_db()
+        measured = shifted["audio"][v, :bands] - plain["audio"][v, :bands]
+        expected, measured = expected - expected.mean(), measured - measured.mean()
+        if np.ptp(expected) > 2.0:  # a shift big enough to see through the damage
+            moved += 1
+            assert np.corrcoef(expected, measured)[0, 1] > 0.8, (v, eq, expected.round(1), measured.round(1))
+    assert moved >= 2

@@ -284,4 +284,29 @@ def sample_damage(rng: np.random.Generator, clean: np.ndarray, sample_rate: int,
                   clean_reverb=clean_reverb, level_db=level)
 
 
-__all__ = ["Damage", "Dynamics", "sample_damage", "expand_inverse_of_compressor"]
+def sample_timbre(rng: np.random.Generator, spread_db: float) -> EQ:
+    """A different *clean* balance: broad shelves and one wide bell, about ``spread_db`` dB each.
+
+    Not a damage: the mix it is applied to counts as clean and nothing undoes it. Renderings of one
+    soundfont share one balance, while real recordings (other instruments, rooms, productions) vary
+    widely; training on clean mixes shifted like this keeps the network from reading any deviation
+    from the corpus balance as damage. Gains are normal with standard deviation ``spread_db``
+    (half for the bell), clipped at twice that.
+    """
+    def gain(sd: float) -> float:
+        return float(round(np.clip(rng.normal(0.0, sd), -2 * sd, 2 * sd), 2))
+
+    return EQ(low_shelf=LowShelf(freq_hz=_log_uniform(rng, 60.0, 300.0), gain_db=gain(spread_db)),
+              mid=Peak(freq_hz=_log_uniform(rng, 150.0, 6000.0), gain_db=gain(spread_db / 2),
+                       q=_log_uniform(rng, 0.3, 0.8)),
+              high_shelf=HighShelf(freq_hz=_log_uniform(rng, 2000.0, 9000.0), gain_db=gain(spread_db)))
+
+
+def apply_eq(x: np.ndarray, sample_rate: int, eq: EQ) -> np.ndarray:
+    """``x`` (channels, samples) through the chain's own EQ stage."""
+    pre, _ = build_boards(Settings(eq=eq))
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return np.asarray(pre.process(x, sample_rate), dtype=np.float32) if len(pre) else x
+
+
+__all__ = ["Damage", "Dynamics", "apply_eq", "sample_damage", "sample_timbre", "expand_inverse_of_compressor"]

@@ -3,7 +3,8 @@
 For every piece of a split, ``variants`` examples are drawn, each from its own generator seeded by
 ``(seed, split, piece, variant)``, so the cache is the same whatever ``--jobs`` is:
 
-1. a random ``excerpt_seconds`` excerpt of the clean mix;
+1. a random ``excerpt_seconds`` excerpt of the clean mix, with ``--timbre-db`` moved to another
+   clean balance (:func:`mixai.training.damage.sample_timbre`, drawn from a generator of its own);
 2. a damage (:func:`mixai.training.damage.sample_damage`) and its label (the inverse settings);
 3. a target, one of three modes:
 
@@ -40,6 +41,7 @@ from mixai.features import FEATURE_NAMES, FEATURE_VERSION, extract
 from mixai.settings import PARAMETER_NAMES, SCHEMA_VERSION
 
 MODE_PROFILE, MODE_SAME, MODE_OTHER = 0, 1, 2
+TIMBRE_STREAM = 1 << 20  # variant offset of the generator that draws the clean-balance shift
 DATASET_VERSION = 1
 
 
@@ -51,12 +53,16 @@ class DatasetConfig:
     excerpt_seconds: float = 12.0
     profile_fraction: float = 0.5
     same_fraction: float = 0.5  # of the reference-mode examples
+    timbre_db: float = 0.0  # spread of the clean-balance shift (mixai.training.damage.sample_timbre); 0 = none
 
     def key(self) -> dict:
-        return {"dataset_version": DATASET_VERSION, "feature_version": FEATURE_VERSION,
-                "schema_version": SCHEMA_VERSION, "seed": self.seed, "variants": self.variants,
-                "excerpt_seconds": self.excerpt_seconds, "profile_fraction": self.profile_fraction,
-                "same_fraction": self.same_fraction}
+        key = {"dataset_version": DATASET_VERSION, "feature_version": FEATURE_VERSION,
+               "schema_version": SCHEMA_VERSION, "seed": self.seed, "variants": self.variants,
+               "excerpt_seconds": self.excerpt_seconds, "profile_fraction": self.profile_fraction,
+               "same_fraction": self.same_fraction}
+        if self.timbre_db:  # absent when off, so caches made before the option stay valid
+            key["timbre_db"] = self.timbre_db
+        return key
 
 
 def example_rng(seed: int, split: str, piece: int, variant: int) -> np.random.Generator:
@@ -66,7 +72,7 @@ def example_rng(seed: int, split: str, piece: int, variant: int) -> np.random.Ge
 def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path: str,
                    profile: np.ndarray, others: np.ndarray) -> dict[str, np.ndarray]:
     """All variants of one piece (runs in a worker)."""
-    from mixai.training.damage import _lufs, sample_damage
+    from mixai.training.damage import _lufs, apply_eq, sample_damage, sample_timbre
     from mixai.training.profiles import load_mix
 
     audio, rate = load_mix(mix_path)
@@ -76,6 +82,10 @@ def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path
         rng = example_rng(config.seed, split, piece_index, v)
         start = int(rng.integers(0, audio.shape[1] - length + 1))
         clean = np.ascontiguousarray(audio[:, start:start + length])
+        if config.timbre_db:  # its own generator: the damage drawn below is the same as without it
+            timbre = sample_timbre(example_rng(config.seed, split, piece_index, v + TIMBRE_STREAM),
+                                   config.timbre_db)
+            clean = apply_eq(clean, rate, timbre)
         u = rng.random()
         if u < config.profile_fraction:
             mode = MODE_PROFILE
@@ -165,10 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=30)
     parser.add_argument("--excerpt-seconds", type=float, default=12.0)
     parser.add_argument("--splits", nargs="+", default=["train", "val"])
+    parser.add_argument("--timbre-db", type=float, default=0.0, metavar="DB",
+                        help="shift every clean excerpt's balance (shelves, one wide bell) by about DB dB "
+                             "before damaging it, as other instruments and productions would; the shift "
+                             "is part of the clean mix, not of the label (default 0: off)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     config = DatasetConfig(args.corpus, seed=args.seed, variants=args.variants,
-                           excerpt_seconds=args.excerpt_seconds)
+                           excerpt_seconds=args.excerpt_seconds, timbre_db=args.timbre_db)
     for split in args.splits:
         path = build_split(config, split, args.out, jobs=args.jobs)
         print(f"{split}: {len(load_split(path)['label'])} examples -> {path}")
