@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mixai.errors import MixaiError
 from mixai.metrics import METRIC_NAMES, all_metrics
 
 SYSTEMS = ("unprocessed", "dsp", "onnx", "onnx_reference", "matchering", "oracle")
@@ -85,39 +86,54 @@ def evaluate_piece(args: tuple) -> dict:
     model = Model(model_path) if model_path else None
     ref_target = Target(f"reference:{Path(ref_path).parent.name}", extract(reference, rate), is_reference=True)
     result = {"piece": Path(mix_path).parent.name, "damage_seed": seed, "damage": damage.describe(), "metrics": {}, "seconds": {}}
+
+    def render(system: str) -> np.ndarray | None:
+        if system == "unprocessed":
+            return loudness_only(damaged)
+        if system == "dsp":
+            return master_array(damaged, rate, predictor="dsp", options=options)[0]
+        if system in ("onnx", "onnx_reference") and model is None:
+            return None
+        if system == "onnx":
+            return master_array(damaged, rate, predictor=model, options=options)[0]
+        if system == "onnx_reference":
+            return master_array(damaged, rate, predictor=model, target=ref_target, options=options)[0]
+        if system == "matchering":
+            with tempfile.TemporaryDirectory() as tmp:
+                return loudness_only(_matchering(damaged, reference, rate, tmp))
+        if system == "oracle":
+            return master_array(damaged, rate, settings=damage.label(threshold), options=options)[0]
+        raise ValueError(f"unknown system {system!r}")
+
     for system in systems:
         began = time.perf_counter()
-        if system == "unprocessed":
-            out = loudness_only(damaged)
-        elif system == "dsp":
-            out = master_array(damaged, rate, predictor="dsp", options=options)[0]
-        elif system == "onnx":
-            if model is None:
-                continue
-            out = master_array(damaged, rate, predictor=model, options=options)[0]
-        elif system == "onnx_reference":
-            if model is None:
-                continue
-            out = master_array(damaged, rate, predictor=model, target=ref_target, options=options)[0]
-        elif system == "matchering":
-            with tempfile.TemporaryDirectory() as tmp:
-                out = loudness_only(_matchering(damaged, reference, rate, tmp))
-        elif system == "oracle":
-            out = master_array(damaged, rate, settings=damage.label(threshold), options=options)[0]
-        else:
-            raise ValueError(f"unknown system {system!r}")
-        result["metrics"][system] = all_metrics(out, truth, rate)
-        result["seconds"][system] = time.perf_counter() - began
+        try:
+            out = render(system)
+        except MixaiError as exc:  # e.g. a loudness target no limiter reaches on this damaged audio
+            result.setdefault("errors", {})[system] = str(exc)
+            continue
+        if out is not None:
+            result["metrics"][system] = all_metrics(out, truth, rate)
+            result["seconds"][system] = time.perf_counter() - began
     return result
 
 
 def summarise(results: list[dict], systems: tuple[str, ...] = SYSTEMS) -> dict[str, dict[str, float]]:
+    """Means per system over the cases that every system mastered (see :func:`failed_cases`)."""
     table = {}
+    results = [r for r in results if not r.get("errors")]
     for system in systems:
         rows = [r["metrics"][system] for r in results if system in r["metrics"]]
         if rows:
             table[system] = {m: float(np.mean([row[m] for row in rows])) for m in METRIC_NAMES}
     return table
+
+
+def failed_cases(results: list[dict]) -> list[str]:
+    """One line per case that some system could not master; such cases are left out of the means."""
+    return [f"{r['piece']} (damage seed {r['damage_seed']}, {r['damage']}): "
+            + "; ".join(f"{system}: {message}" for system, message in r["errors"].items())
+            for r in results if r.get("errors")]
 
 
 def markdown_table(table: dict[str, dict[str, float]]) -> str:
@@ -180,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(results)} {args.split} cases ({args.damage_seeds} damage(s) per piece), "
           f"{time.perf_counter() - began:.0f} s")
     print(markdown_table(table))
+    failed = failed_cases(results)
+    if failed:
+        print(f"{len(failed)} case(s) left out, a system could not master them:")
+        print("\n".join(f"  {line}" for line in failed))
     return 0
 
 
