@@ -41,3 +41,12 @@ def test_a_case_no_system_can_master_is_reported_and_left_out():
     assert table["x"]["msd"] == pytest.approx(2.0) and table["y"]["msd"] == pytest.approx(2.0)
     lines = evaluate.failed_cases([ok, bad, good_y])
     assert len(lines) == 1 and lines[0].startswith("b (damage seed 1, expand 1:2.0): x: could not meet")
+
+
+def test_undamaged_cases_measure_only_what_a_system_changes(corpus):
+    results = evaluate.run(str(corpus), "test", None, jobs=1, progress=False, undamaged=True,
+                           systems=("unprocessed", "oracle", "dsp"))
+    assert all(r["damage"] == "none" for r in results)
+    table = evaluate.summarise(results, ("unprocessed", "oracle", "dsp"))
+    assert table["unprocessed"]["msd"] < 0.01 and table["oracle"]["msd"] < 0.01  # nothing to undo
+    assert table["dsp"]["msd"] > table["unprocessed"]["msd"]  # any predicted move shows as a distance

@@ -61,20 +61,20 @@ def _matchering(damaged: np.ndarray, reference: np.ndarray, rate: int, tmp: str)
 
 
 def evaluate_piece(args: tuple) -> dict:
-    corpus, split, index, mix_path, ref_path, model_path, seed, systems = args
+    corpus, split, index, mix_path, ref_path, model_path, seed, systems, undamaged = args
     from mixai.features import extract
     from mixai.pipeline import MasterOptions, master_array
     from mixai.predict import Target
     from mixai.predict.onnx import Model
     from mixai.settings import neutral_settings
-    from mixai.training.damage import sample_damage
+    from mixai.training.damage import Damage, sample_damage
     from mixai.training.dataset import example_rng
     from mixai.training.profiles import load_mix
 
     clean, rate = load_mix(mix_path)
     reference, _ = load_mix(ref_path)
     rng = example_rng(seed + 1000, split, index, 0)
-    damage = sample_damage(rng, clean, rate)
+    damage = Damage() if undamaged else sample_damage(rng, clean, rate)
     damaged, threshold = damage.apply(clean, rate)
     options = MasterOptions(target_lufs=TARGET_LUFS)
     neutral = neutral_settings()
@@ -147,7 +147,10 @@ def markdown_table(table: dict[str, dict[str, float]]) -> str:
 
 
 def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs: int = 2, limit: int | None = None,
-        systems: tuple[str, ...] = SYSTEMS, damage_seeds: int = 1, progress: bool = True) -> list[dict]:
+        systems: tuple[str, ...] = SYSTEMS, damage_seeds: int = 1, progress: bool = True,
+        undamaged: bool = False) -> list[dict]:
+    """Per-case results; ``undamaged`` masters the clean mixes themselves (what a system does to
+    material that needs nothing: every change is harm)."""
     from tqdm import tqdm
 
     from mixai.training.data import iter_pieces
@@ -158,7 +161,8 @@ def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs:
     n = len(pieces)
     # The reference of piece i is piece i + n // 2: a different piece, fixed by the split's order.
     # Damage seed k of piece i is drawn with seed + k: more cases from a small (val) split.
-    tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed + k, systems)
+    tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed + k, systems,
+              undamaged)
              for k in range(damage_seeds) for i, p in enumerate(pieces)]
     if jobs > 1:
         import multiprocessing
@@ -184,11 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--damage-seeds", type=int, default=1, help="damages per piece (seeds SEED..SEED+N-1)")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--json", default=None, help="write per-piece results here")
+    parser.add_argument("--undamaged", action="store_true",
+                        help="master the clean mixes themselves: how far each system moves material that "
+                             "needs no repair")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     results = run(args.corpus, args.split, args.model if Path(args.model).is_file() else None, seed=args.seed,
                   jobs=args.jobs, limit=args.limit, systems=tuple(args.systems),
-                  damage_seeds=args.damage_seeds)
+                  damage_seeds=args.damage_seeds, undamaged=args.undamaged)
     table = summarise(results, tuple(args.systems))
     if args.json:
         Path(args.json).write_text(json.dumps({"split": args.split, "seed": args.seed, "table": table,
