@@ -77,6 +77,7 @@ class MasterReport:
     makeup_gain_db: float = 0.0
     max_limiting_db: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
+    model_trust: float | None = None  # the learned predictor's trust in this input (1 = fully)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +86,7 @@ class MasterReport:
             "before": self.before.to_dict(), "after": self.after,
             "makeup_gain_db": round(self.makeup_gain_db, 3),
             "max_limiting_db": round(self.max_limiting_db, 3),
+            "model_trust": None if self.model_trust is None else round(self.model_trust, 3),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -107,6 +109,9 @@ class MasterReport:
         comp = "off" if c.is_neutral else (f"{c.ratio:.2f}:1 at {c.threshold_db:.1f} dB, "
                                            f"attack {c.attack_ms:.1f} ms, release {c.release_ms:.0f} ms")
         rev = "off" if s.reverb.is_neutral else f"wet {s.reverb.wet:.2f}, room {s.reverb.room_size:.2f}"
+        if self.model_trust is not None and self.model_trust < 1.0:
+            lines.append(f"  note    the input is unlike the model's training material: its corrections "
+                         f"are scaled to {100 * self.model_trust:.0f} %")
         lines += [f"  predictor {self.predictor}, target {self.target}",
                   f"  eq      high-pass {hp}; {bands}",
                   f"  comp    {comp}",
@@ -220,8 +225,9 @@ def suggest(path: str | os.PathLike, *, target: str | os.PathLike | Target | Non
 
 
 def _predict(features: Features, target, predictor, model_path,
-             options: MasterOptions) -> tuple[Settings, str, str]:
-    """Settings for ``features``, with the names of the predictor and target that made them.
+             options: MasterOptions) -> tuple[Settings, str, str, float | None]:
+    """Settings for ``features``, with the names of the predictor and target that made them, and
+    the predictor's trust in this input where it has one (the ONNX model does).
 
     The predictor is opened (unless ``predictor`` is already one, or a future of one) and the
     target (possibly a reference file to analyse) resolved once.
@@ -231,7 +237,8 @@ def _predict(features: Features, target, predictor, model_path,
     chosen = predictor if not isinstance(predictor, str) else get_predictor(predictor, model_path=model_path)
     resolved = resolve_target(target)
     settings = chosen.predict(features, resolved, output=options.output_stage())
-    return scale_settings(settings, options.amount), chosen.name, resolved.name
+    trust = chosen.trust(features) if hasattr(chosen, "trust") else None
+    return scale_settings(settings, options.amount), chosen.name, resolved.name, trust
 
 
 @lru_cache(maxsize=1)
@@ -467,13 +474,15 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
 
         t = time.perf_counter()
         if settings is None:
-            settings, predictor_name, target_name = _predict(features, target, predictor, model_path, options)
+            settings, predictor_name, target_name, trust = _predict(features, target, predictor, model_path,
+                                                                    options)
         else:
             settings = settings.replace(output=options.output_stage(settings.output))
-            predictor_name, target_name = "settings", "settings"
+            predictor_name, target_name, trust = "settings", "settings", None
         times["predict"] = time.perf_counter() - t
         if dry_run:
-            report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
+            report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before,
+                                  model_trust=trust)
             report.seconds = times
             return report, None
 
@@ -492,7 +501,8 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
             raise
     times["render"] = time.perf_counter() - t
     assert before is not None
-    report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before)
+    report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before,
+                          model_trust=trust)
     if progress:
         progress(0.7, "render")
     try:

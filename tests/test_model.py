@@ -204,3 +204,60 @@ def test_input_width():
     model = Model(MODEL)
     assert model.session.get_inputs()[0].shape[1] == 2 * FEATURE_COUNT
     assert model.run(_inputs(3)).shape == (3, 22)
+
+
+def _hum(seconds: float = 8.0) -> np.ndarray:
+    """A steady 220 Hz hum with a little hiss: music-like to nothing the model was trained on."""
+    import material
+
+    t = np.arange(int(seconds * material.SR)) / material.SR
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.002 * np.random.default_rng(1).standard_normal(t.size)
+    return np.stack([tone, tone]).astype(np.float32)
+
+
+def test_corrections_are_scaled_by_the_models_trust_in_the_input(tmp_path):
+    """Inside its training material the model is trusted fully; far outside, its settings are moved
+    toward neutral by exactly its trust, and the master report says so."""
+    from mixai.features import extract
+    from mixai.pipeline import master_array
+    from mixai.predict import load_profile
+    from mixai.predict.onnx import Model
+    from mixai.settings import Settings, snap_to_neutral
+
+    import material
+
+    model = Model(MODEL)
+    assert model.domain is not None and model.domain.edge_d2 > 0
+    chorale = material.render_chorale(tmp_path, 12.0)
+    if chorale is not None:  # a FluidR3 rendering, like the training corpus
+        assert model.trust(extract(chorale, material.SR)) == 1.0
+    hum = extract(_hum(), material.SR)
+    trust = model.trust(hum)
+    assert 0.0 < trust < 0.5
+    target = load_profile()
+    raw = snap_to_neutral(Settings.from_vector(
+        model.run(np.concatenate([hum.values, target.features.values])[None])[0]))
+    scaled = model.predict(hum, target)
+    raw_gains = [b.gain_db for b in (raw.eq.low_shelf, raw.eq.low_mid, raw.eq.mid, raw.eq.high_mid, raw.eq.high_shelf)]
+    gains = [b.gain_db for b in (scaled.eq.low_shelf, scaled.eq.low_mid, scaled.eq.mid, scaled.eq.high_mid,
+                                 scaled.eq.high_shelf)]
+    assert max(abs(g) for g in raw_gains) > 1.0  # the network alone would correct
+    for g_raw, g in zip(raw_gains, gains):
+        assert g == pytest.approx(g_raw * trust, abs=1e-5) or (g == 0.0 and abs(g_raw * trust) < 0.11)
+    _, report = master_array(_hum(), material.SR, predictor=model)
+    assert report.model_trust == pytest.approx(trust, rel=0.05)
+    assert report.to_dict()["model_trust"] == pytest.approx(trust, abs=0.06)
+    assert "unlike the model's training material" in report.summary()
+
+
+def test_input_domain_round_trips_and_a_broken_one_is_refused(tmp_path):
+    from mixai.predict.domain import InputDomain
+    from mixai.predict.onnx import Model
+
+    domain = Model(MODEL).domain
+    again = InputDomain.from_json(domain.to_json(), FEATURE_COUNT)
+    probe = _inputs(8)[:, :FEATURE_COUNT]  # the audio half of the network input
+    np.testing.assert_allclose(again.distance2(probe), domain.distance2(probe), rtol=1e-5)
+    with pytest.raises(ModelError, match="input_domain"):
+        Model(_with_metadata(tmp_path, input_domain=json.dumps({"mean": [0.0], "std": [1.0],
+                                                                  "precision": [[1.0]], "edge_d2": 1.0})))

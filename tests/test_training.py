@@ -124,6 +124,14 @@ def test_train_command_exports_a_model_that_records_its_datasets(tmp_path):
         meta = Model(out).metadata
         assert int(meta["training_examples"]) == 70 and int(meta["training_pieces"]) == pieces
         assert [d["examples"] for d in json.loads(meta["training_datasets"])] == [40, 30]
+        # the input domain is the train inputs': 99 % of them lie inside it, a far-off input does not
+        from mixai.training.dataset import load_split
+
+        rows = np.concatenate([load_split(tmp_path / "main" / "train.npz")["audio"],
+                               load_split(tmp_path / "more.npz")["audio"]])
+        domain = Model(out).domain
+        assert np.mean(domain.distance2(rows) <= domain.edge_d2) >= 0.98
+        assert domain.trust(rows.mean(axis=0) + 50 * rows.std(axis=0)) < 0.1
     with pytest.raises(SystemExit):  # fewer distinct scores than one dataset holds is a mistake
         main(["--data", str(tmp_path / "main"), "--extra-train", str(tmp_path / "more.npz"), "--epochs", "1",
               "--out", str(tmp_path / "never.onnx"), "--training-pieces", "8"])

@@ -17,7 +17,8 @@ import numpy as np
 from mixai.errors import ModelError
 from mixai.features import FEATURE_NAMES, FEATURE_VERSION, Features
 from mixai.predict import Target
-from mixai.settings import PARAMETERS, SCHEMA_VERSION, Output, Settings, snap_to_neutral
+from mixai.predict.domain import InputDomain
+from mixai.settings import PARAMETERS, SCHEMA_VERSION, Output, Settings, scale_settings, snap_to_neutral
 
 MODEL_FILENAME = "mixai-master.onnx"
 MODEL_ENV = "MIXAI_MODEL"
@@ -76,6 +77,18 @@ class Model:
         self.path = resolved
         self._check(kind)
         self._input = self.session.get_inputs()[0].name
+        self.domain = self._input_domain()
+
+    def _input_domain(self) -> InputDomain | None:
+        """The training inputs' feature distribution, where the model file records it (older files
+        do not: they are trusted everywhere)."""
+        text = self.metadata.get("input_domain")
+        if text is None:
+            return None
+        try:
+            return InputDomain.from_json(text, len(FEATURE_NAMES))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{self.path}: malformed input_domain metadata ({exc})") from None
 
     def _check(self, kind: str) -> None:
         meta = self.metadata
@@ -99,6 +112,14 @@ class Model:
         """Raw network call: (batch, inputs) float32 -> (batch, outputs) in [0, 1]."""
         return self.session.run(None, {self._input: np.asarray(inputs, dtype=np.float32)})[0]
 
+    def trust(self, features: Features) -> float:
+        """1.0 for inputs like the training material; less, down toward 0, the further outside it
+        the input's features lie (:class:`~mixai.predict.domain.InputDomain`)."""
+        return 1.0 if self.domain is None else self.domain.trust(features.values)
+
     def predict(self, features: Features, target: Target, *, output: Output | None = None) -> Settings:
+        """The network's settings, scaled toward neutral by :meth:`trust`."""
         x = np.concatenate([features.values, target.features.values])[None, :]
-        return snap_to_neutral(Settings.from_vector(self.run(x)[0], output=output))
+        settings = snap_to_neutral(Settings.from_vector(self.run(x)[0], output=output))
+        trust = self.trust(features)
+        return settings if trust >= 1.0 else snap_to_neutral(scale_settings(settings, trust))

@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args(argv)
 
+    from mixai.predict.domain import InputDomain
     from mixai.training.dataset import load_split
     from mixai.training.export import export_onnx
 
@@ -378,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     largest = max(d["pieces"] for d in datasets)
     if args.training_pieces is not None and args.training_pieces < largest:
         parser.error(f"--training-pieces {args.training_pieces} is fewer than one dataset's own {largest} pieces")
+    # where the model will be trusted: the features of every train example's input audio
+    domain = InputDomain.fit(train_split["audio"])
     if not args.no_profile_copies:
         from mixai.predict import load_profile
 
@@ -401,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 "training_seconds": round(seconds, 1),
                 "best_val_loss": round(history["best_val"], 5), "best_epoch": history["best_epoch"],
                 "loss": args.loss,
+                "input_domain": domain.to_json(),
                 "architecture": f"MLP {INPUTS + FEATURE_COUNT}-{'-'.join([str(args.hidden)] * args.layers)}-22 ReLU/sigmoid"}
         path = export_onnx(model, args.out, info)
         print(f"exported {path} ({path.stat().st_size / 1024:.0f} KiB)")
