@@ -32,7 +32,9 @@ def _add_prediction(p: argparse.ArgumentParser) -> None:
                    help="match this reference track instead of the built-in profile")
     g.add_argument("--profile", metavar="NAME", help="built-in target profile (default: default)")
     g.add_argument("--amount", type=float, default=1.0, metavar="0..1",
-                   help="how far to move toward the target (default 1)")
+                   help="how far to move toward the target (default 1); applied on top of the "
+                        "model's own trust, which already scales its corrections down for inputs "
+                        "unlike its training material")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,10 @@ For every piece of the split (``test`` by default; use ``--split val`` for model
 3. compare each output with the clean mix passed through the same neutral loudness stage, with
    :func:`mixai.metrics.all_metrics`.
 
-Writes a JSON file of per-piece results and prints the Markdown table of means.
+Writes a JSON file of per-piece results and prints the Markdown table of means, over the cases
+every system could master (a case one cannot, e.g. a loudness target no limiter reaches on extreme
+material, is listed and left out). ``--undamaged`` masters the clean mixes themselves instead:
+then every distance is harm done to material that needed nothing.
 
     python -m mixai.training.evaluate --corpus data/corpus --split test --model models/mixai-master.onnx
 """
