@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 SAMPLES = Path("/usr/share/sonic-pi/samples")
 RATE = 44100
 SINGLE = ("loop_amen", "loop_breakbeat", "loop_tabla", "loop_garzul", "loop_mika", "loop_compus", "loop_safari",
@@ -34,13 +36,9 @@ LAYERED = {"amen+garzul": (("loop_amen", 1.0), ("loop_garzul", 1.0)),
 
 def load_tiled(name: str, seconds: float) -> np.ndarray:
     """One sample as (2, seconds * RATE) float64, looped, at unit RMS."""
-    import librosa
-    import soundfile as sf
+    from mixai.audio import load
 
-    x, rate = sf.read(str(SAMPLES / f"{name}.flac"), dtype="float32", always_2d=True)
-    x = x.T
-    if rate != RATE:
-        x = librosa.resample(x, orig_sr=rate, target_sr=RATE)
+    x, _ = load(SAMPLES / f"{name}.flac", sample_rate=RATE)
     if x.shape[0] == 1:
         x = np.repeat(x, 2, axis=0)
     n = int(seconds * RATE)

@@ -108,9 +108,7 @@ class Damage:
             c = self.compress
             x = pb.Pedalboard([pb.Compressor(threshold_db=c.threshold_db, ratio=c.ratio, attack_ms=c.attack_ms,
                                              release_ms=c.release_ms)])(np.ascontiguousarray(x), sample_rate)
-        pre, _ = build_boards(Settings(eq=self.eq))
-        if len(pre):
-            x = pre.process(np.ascontiguousarray(x, dtype=np.float32), sample_rate)
+        x = apply_eq(x, sample_rate, self.eq)
         if self.reverb.wet:
             _, post = build_boards(Settings(reverb=self.reverb))
             x = post.process(np.ascontiguousarray(x, dtype=np.float32), sample_rate)
