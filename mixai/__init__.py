@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "analyze": "mixai.analysis", "analyze_array": "mixai.analysis", "Analysis": "mixai.analysis",
     "master_file": "mixai.pipeline", "master_array": "mixai.pipeline", "suggest": "mixai.pipeline",
+    "suggestion": "mixai.pipeline", "Suggestion": "mixai.pipeline",
     "MasterOptions": "mixai.pipeline", "MasterReport": "mixai.pipeline",
     "Settings": "mixai.settings", "load_settings": "mixai.settings",
     "Features": "mixai.features", "extract": "mixai.features",

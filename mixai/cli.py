@@ -155,11 +155,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    from mixai.pipeline import suggest
+    from mixai.pipeline import suggestion
 
-    settings, _ = suggest(args.input, target=_target(args), predictor=args.predictor,
-                          model_path=args.model, options=_options(args))
-    print(settings.to_json())
+    found = suggestion(args.input, target=_target(args), predictor=args.predictor,
+                       model_path=args.model, options=_options(args))
+    if found.note():  # stderr, so stdout stays a loadable settings file
+        print(f"mixai: note: {found.note()}", file=sys.stderr)
+    print(found.settings.to_json())
     return EXIT_OK
 
 

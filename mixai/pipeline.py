@@ -109,9 +109,9 @@ class MasterReport:
         comp = "off" if c.is_neutral else (f"{c.ratio:.2f}:1 at {c.threshold_db:.1f} dB, "
                                            f"attack {c.attack_ms:.1f} ms, release {c.release_ms:.0f} ms")
         rev = "off" if s.reverb.is_neutral else f"wet {s.reverb.wet:.2f}, room {s.reverb.room_size:.2f}"
-        if self.model_trust is not None and self.model_trust < 1.0:
-            lines.append(f"  note    the input is unlike the model's training material: its corrections "
-                         f"are scaled to {100 * self.model_trust:.0f} %")
+        note = trust_note(self.model_trust)
+        if note:
+            lines.append(f"  note    {note}")
         lines += [f"  predictor {self.predictor}, target {self.target}",
                   f"  eq      high-pass {hp}; {bands}",
                   f"  comp    {comp}",
@@ -215,13 +215,45 @@ def _excerpt_level(source: _Source) -> tuple[Features, float] | None:
     return extract(excerpt, source.sample_rate), lufs
 
 
-def suggest(path: str | os.PathLike, *, target: str | os.PathLike | Target | None = None,
-            predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
-            options: MasterOptions = MasterOptions()) -> tuple[Settings, Analysis]:
+def trust_note(model_trust: float | None) -> str | None:
+    """One line for the user when the model scaled its corrections down, else None."""
+    if model_trust is None or model_trust >= 1.0:
+        return None
+    return (f"the input is unlike the model's training material: its corrections are scaled to "
+            f"{100 * model_trust:.0f} %")
+
+
+@dataclass
+class Suggestion:
+    """Predicted settings for a file, with what predicted them and how far the model trusted it."""
+
+    settings: Settings
+    analysis: Analysis
+    predictor: str
+    target: str
+    model_trust: float | None = None  # as in MasterReport
+
+    def note(self) -> str | None:
+        return trust_note(self.model_trust)
+
+
+def suggestion(path: str | os.PathLike, *, target: str | os.PathLike | Target | None = None,
+               predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
+               options: MasterOptions = MasterOptions()) -> Suggestion:
     """Analyse a file and predict settings for it, without rendering anything."""
     source = _Source.from_file(path, options.sample_rate)
     analysis = _analyse(source, None, 1.0)
-    return _predict(analysis.features, target, predictor, model_path, options)[0], analysis
+    settings, predictor_name, target_name, trust = _predict(analysis.features, target, predictor,
+                                                            model_path, options)
+    return Suggestion(settings, analysis, predictor_name, target_name, trust)
+
+
+def suggest(path: str | os.PathLike, *, target: str | os.PathLike | Target | None = None,
+            predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
+            options: MasterOptions = MasterOptions()) -> tuple[Settings, Analysis]:
+    """Analyse a file and predict settings for it; :func:`suggestion` also says who and how sure."""
+    found = suggestion(path, target=target, predictor=predictor, model_path=model_path, options=options)
+    return found.settings, found.analysis
 
 
 def _predict(features: Features, target, predictor, model_path,
@@ -642,5 +674,5 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = F
         raise
 
 
-__all__ = ["MasterOptions", "MasterReport", "master_file", "master_array", "suggest",
-           "write_text_atomic"]
+__all__ = ["MasterOptions", "MasterReport", "Suggestion", "master_file", "master_array", "suggest",
+           "suggestion", "trust_note", "write_text_atomic"]

@@ -572,7 +572,8 @@ class Bridge:
             dest = (x["host"], x["port"])
             out: list[tuple[tuple[str, int], str, tuple]] = [(dest, a, tuple(v)) for a, v in msgs]
             info = {"daw": x["daw"], "host": x["host"], "port": x["port"], "track": x["track"],
-                    "messages": len(msgs), "input_lufs": lufs, "settings": settings.to_dict()}
+                    "messages": len(msgs), "input_lufs": lufs, "settings": settings.to_dict(),
+                    "model_trust": payload.get("model_trust")}
             out.append((to, f"{PREFIX}/applied", (job.id, to_json(info))))
             return out
         return [(to, f"{PREFIX}/error", (job.id, f"{PREFIX}/{job.kind}", "unknown job kind"))]

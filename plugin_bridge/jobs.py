@@ -585,15 +585,15 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
 
             settings = load_settings(guard.input_file(params["settings_file"]))
             return {"settings": settings.to_dict(), "input_lufs": params.get("input_lufs")}
-        from mixai.pipeline import suggest
+        from mixai.pipeline import suggestion
 
         path = guard.input_file(params["input"])
         target = params.get("target")
         if params.get("target_is_path"):
             target = guard.input_file(target)
-        settings, analysis = suggest(path, target=target, predictor=params.get("predictor", "auto"),
-                                     options=options)
-        return {"settings": settings.to_dict(), "input_lufs": analysis.integrated_lufs}
+        found = suggestion(path, target=target, predictor=params.get("predictor", "auto"), options=options)
+        return {"settings": found.settings.to_dict(), "input_lufs": found.analysis.integrated_lufs,
+                "model_trust": found.model_trust}
     if kind == "master":
         from mixai.pipeline import master_file
 

@@ -524,6 +524,7 @@ def test_apply_suggested_settings(client, root, fake_daw):
     addr, reply = client.job_result("ap-s")
     assert addr == "/mixai/applied", reply
     info = json.loads(reply[1])
+    assert 0.0 < info["model_trust"] <= 1.0  # the default predictor is the ONNX model
     got = fake_daw.wait(info["messages"])
     expected = generic.messages(Settings.from_dict(info["settings"]), input_lufs=info["input_lufs"])
     _assert_messages(got, expected)

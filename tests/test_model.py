@@ -250,6 +250,28 @@ def test_corrections_are_scaled_by_the_models_trust_in_the_input(tmp_path):
     assert "unlike the model's training material" in report.summary()
 
 
+def test_suggest_says_when_the_corrections_were_scaled(tmp_path, capsys):
+    """`mixai suggest` and mixai.suggestion() report the trust too; stdout stays a settings file."""
+    import soundfile as sf
+
+    import material
+    from mixai.cli import main
+    from mixai.pipeline import suggestion
+    from mixai.predict.onnx import Model
+    from mixai.settings import Settings
+
+    hum = tmp_path / "hum.wav"
+    sf.write(hum, _hum().T, material.SR)
+    found = suggestion(hum, predictor=Model(MODEL))
+    assert found.predictor == "onnx" and 0.0 < found.model_trust < 0.5
+    assert "scaled to" in found.note()
+    assert main(["suggest", str(hum), "--model", str(MODEL)]) == 0
+    out, err = capsys.readouterr()
+    assert Settings.from_json(out) == found.settings
+    assert f"scaled to {100 * found.model_trust:.0f} %" in err
+    assert suggestion(hum, predictor="dsp").model_trust is None  # the DSP predictor has no trust
+
+
 def test_input_domain_round_trips_and_a_broken_one_is_refused(tmp_path):
     from mixai.predict.domain import InputDomain
     from mixai.predict.onnx import Model
