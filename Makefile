@@ -25,10 +25,11 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 demo: setup
-	$(PY) examples/make_example.py examples/example.wav
+	$(PY) examples/make_demo.py make examples/example.wav
 	$(VENV)/bin/mixai master examples/example.wav -o examples/example.master.wav --preset spotify \
 		--save-settings examples/example.settings.json --overwrite
 	$(VENV)/bin/mixai analyze examples/example.master.wav > examples/example.master.analysis.json
+	$(PY) examples/make_demo.py compare examples/example.wav examples/example.master.wav
 	@echo "mastered: examples/example.master.wav (settings: examples/example.settings.json)"
 
 test: setup-test

@@ -1,7 +1,9 @@
-"""Synthesise the bundled example: a 20-second band loop, deliberately unmastered (quiet, dull top,
-boomy low-mids), so ``make demo`` has something real to master. Deterministic; numpy only.
+"""Synthesise a 20-second band loop, deliberately unmastered (quiet, dull top, boomy low-mids).
+Deterministic; numpy only. The tests build their material from it (``tests/material.py``); it is
+unlike the model's training renderings, so the model scales its corrections down on it. ``make
+demo`` uses a rendered mix instead (``make_demo.py``).
 
-    python examples/make_example.py examples/example.wav
+    python examples/make_example.py examples/synth.wav
 """
 
 from __future__ import annotations
