@@ -28,7 +28,7 @@ from mixai.features import ExcerptSampler, Features, extract
 from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
-from mixai.limiter import PeakEnvelope, TruePeakLimiter
+from mixai.limiter import SAFETY_MARGIN_DB, PeakEnvelope, TruePeakLimiter
 from mixai.loudness import (SILENCE_LUFS, SUB_BLOCK, GroupReducer, LoudnessMeter, TruePeakDetector,
                             TruePeakMeter, stage_pool)
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
@@ -539,7 +539,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
         progress(0.7, "render")
     try:
         out = settings.output
-        limiter_margin = 0.05
+        limiter_margin = SAFETY_MARGIN_DB
         chunk = _step_frames(source.sample_rate) * 25
         gain_db = None
         for _attempt in range(4):

@@ -26,10 +26,10 @@ def test_ceiling_holds_for_noise_and_music_at_extreme_gain():
         for gain_db, ceiling in ((0.0, -1.0), (12.0, -1.0), (24.0, -0.3), (6.0, -6.0)):
             y = limited(x, gain_db, ceiling)
             assert true_peak_dbtp(y) <= ceiling
-            if name != "noise":
-                # Music: an independent 4x measure agrees. (Full-band white noise is where 4x
-                # estimators disagree with each other by up to 0.2 dB: no check against one here.)
-                assert material.true_peak_resample_dbtp(y) <= ceiling + 0.02, (name, gain_db)
+            # Other meters read up to ~0.2 dB higher than mixai's own (full-band noise most):
+            # the limiter's safety margin keeps every one of them under the ceiling too.
+            peaks = material.independent_true_peaks_dbtp(y)
+            assert max(peaks.values()) <= ceiling, (name, gain_db, peaks)
 
 
 def test_chunk_size_does_not_change_the_result():
