@@ -86,10 +86,9 @@ def main() -> int:
     parser.add_argument("--ceiling-dbtp", type=float, default=-1.0)
     parser.add_argument("--files", nargs="*", type=Path, default=[], help="more inputs to master")
     args = parser.parse_args()
-    from mixai.audio import load
+    from mixai.audio import load, save
     from mixai.errors import MixaiError
     from mixai.pipeline import MasterOptions, master_array
-    from mixai.audio import save
 
     materials = builtin_materials()
     for path in args.files:
