@@ -97,6 +97,18 @@ def true_peak_libebur128_dbtp(audio: np.ndarray, sr: int = SR) -> float:
     return float(20 * np.log10(max(peak, 1e-12)))
 
 
+def lufs_libebur128(audio: np.ndarray, sr: int = SR) -> float:
+    """Integrated loudness as libebur128 reads it: a second BS.1770 meter beside pyloudnorm."""
+    import pyebur128
+
+    x = np.ascontiguousarray(np.atleast_2d(audio).T, dtype=np.float64)
+    state = pyebur128.R128State(x.shape[1], sr, pyebur128.MeasurementMode.MODE_I)
+    for start in range(0, len(x), 65536):
+        block = np.ascontiguousarray(x[start:start + 65536])
+        state.add_frames(block.reshape(-1), len(block))
+    return float(pyebur128.get_loudness_global(state))
+
+
 def true_peak_resample_dbtp(audio: np.ndarray) -> float:
     """An independent 4x true-peak measure (scipy's polyphase resampler)."""
     up = signal.resample_poly(np.atleast_2d(audio).astype(np.float64), 4, 1, axis=1)

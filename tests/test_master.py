@@ -25,6 +25,7 @@ def test_loudness_and_ceiling(sources, name, target):
     out, report = master_array(sources[name], SR, predictor="dsp",
                                options=MasterOptions(target_lufs=target, ceiling_dbtp=-1.0))
     assert abs(material.lufs(out) - target) <= 0.2
+    assert abs(material.lufs_libebur128(out) - target) <= 0.2
     assert true_peak_dbtp(out) <= -1.0
     assert max(material.independent_true_peaks_dbtp(out).values()) <= -1.0
     assert report.after["true_peak_dbtp"] <= -1.0
