@@ -37,6 +37,7 @@ from mixai.settings import Output, Settings, scale_settings
 
 LOUDNESS_TOLERANCE_LU = 0.1
 ENVELOPE_HEADROOM_DB = 12.0  # how far above the expected make-up gain the peak envelope stays exact
+DC_OFFSET_LIMIT = 10 ** (-60 / 20)  # a constant offset above -60 dBFS is removed (see dc_offset)
 MAX_MAKEUP_GAIN_DB = 40.0
 
 
@@ -78,6 +79,7 @@ class MasterReport:
     max_limiting_db: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
     model_trust: float | None = None  # the learned predictor's trust in this input (1 = fully)
+    dc_offset_removed: list[float] | None = None  # per channel, subtracted before the chain
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +89,8 @@ class MasterReport:
             "makeup_gain_db": round(self.makeup_gain_db, 3),
             "max_limiting_db": round(self.max_limiting_db, 3),
             "model_trust": None if self.model_trust is None else round(self.model_trust, 3),
+            "dc_offset_removed": None if self.dc_offset_removed is None
+            else [round(v, 6) for v in self.dc_offset_removed],
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -112,6 +116,9 @@ class MasterReport:
         note = trust_note(self.model_trust)
         if note:
             lines.append(f"  note    {note}")
+        if self.dc_offset_removed is not None:
+            lines.append("  dc      removed an offset of " + ", ".join(f"{v:+.4f}" for v in self.dc_offset_removed)
+                         + " (full scale = 1)")
         lines += [f"  predictor {self.predictor}, target {self.target}",
                   f"  eq      high-pass {hp}; {bands}",
                   f"  comp    {comp}",
@@ -189,9 +196,32 @@ def _analyse(source: _Source, progress: Progress | None, share: float) -> Analys
     return _feed(acc, source, progress=progress, share=share).finish(source.name)
 
 
-def _excerpt_level(source: _Source) -> tuple[Features, float] | None:
-    """Features and integrated loudness of the analysis excerpt (up to 60 s spread over the track,
-    read by seeking), or None when the excerpt is unusable (unreadable, non-finite, silent).
+def dc_offset(audio: np.ndarray) -> np.ndarray | None:
+    """Per-channel mean of (channels, samples) audio when any channel's exceeds
+    :data:`DC_OFFSET_LIMIT` (-60 dBFS), else None.
+
+    A constant offset is inaudible but wastes headroom and pushes speakers off centre; every master
+    has it subtracted before the chain. Below the limit the input is left untouched, so a neutral
+    master stays bit-transparent.
+    """
+    mean = np.asarray(audio, dtype=np.float64).mean(axis=-1)
+    return mean.astype(np.float32) if np.abs(mean).max(initial=0.0) > DC_OFFSET_LIMIT else None
+
+
+def _blocks_dc_offset(source: _Source) -> np.ndarray | None:
+    """:func:`dc_offset` of a whole source, one pass over its blocks (when no excerpt serves)."""
+    total, frames = np.zeros(source.channels), 0
+    for blk in source.blocks():
+        total += np.asarray(blk, np.float64).sum(axis=-1)
+        frames += blk.shape[-1]
+    mean = total / max(frames, 1)
+    return mean.astype(np.float32) if np.abs(mean).max(initial=0.0) > DC_OFFSET_LIMIT else None
+
+
+def _excerpt_level(source: _Source) -> tuple[Features, float, np.ndarray | None] | None:
+    """Features, integrated loudness and DC offset (:func:`dc_offset`) of the analysis excerpt
+    (up to 60 s spread over the track, read by seeking), or None when the excerpt is unusable
+    (unreadable, non-finite, silent). The features are those of the excerpt without its offset.
 
     The loudness sets the chain's working level (input gain to -20 LUFS) so that the render can
     start without a full analysis pass: exact for tracks up to 60 s, an estimate from evenly spread
@@ -212,7 +242,10 @@ def _excerpt_level(source: _Source) -> tuple[Features, float] | None:
     lufs = meter.integrated_lufs()
     if not math.isfinite(lufs) or lufs < SILENCE_LUFS:
         return None
-    return extract(excerpt, source.sample_rate), lufs
+    offset = dc_offset(excerpt)
+    if offset is not None:
+        excerpt = excerpt - offset[:, None]
+    return extract(excerpt, source.sample_rate), lufs, offset
 
 
 def trust_note(model_trust: float | None) -> str | None:
@@ -301,7 +334,7 @@ class _Render:
     """
 
     def __init__(self, source: _Source, settings: Settings, input_lufs: float,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, *, dc: np.ndarray | None = None) -> None:
         rate, channels = source.sample_rate, source.channels
         self.audio = FrameStore(channels, expected_frames=source.frames, directory=default_temp_dir())
         self.sample_rate = rate
@@ -316,6 +349,8 @@ class _Render:
         self.meter = LoudnessMeter(rate, channels)
         pending = None  # metering of the previous block runs while pedalboard renders the next
         for block in source.blocks():
+            if dc is not None:
+                block = np.asarray(block, np.float32) - dc[:, None]
             out = chain.process(block)
             if pending is not None:
                 pending.result()
@@ -493,15 +528,18 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     measuring = None if dry_run else _input_pool().submit(_measure_input, source, stop_measuring)
     try:
         quick = None if dry_run else _excerpt_level(source)
+        dc = None
         if quick is None:
             if measuring is not None:
                 _drain(measuring, stop_measuring)
                 measuring = None
             before: Analysis | None = _analyse(source, progress, 0.3)
             features, input_lufs = before.features, before.integrated_lufs
+            if not dry_run:
+                dc = _blocks_dc_offset(source)
         else:
             before = None
-            features, input_lufs = quick
+            features, input_lufs, dc = quick
         times["analyze"] = time.perf_counter() - t0
 
         t = time.perf_counter()
@@ -519,7 +557,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
             return report, None
 
         t = time.perf_counter()
-        render = _Render(source, settings, input_lufs, progress)
+        render = _Render(source, settings, input_lufs, progress, dc=dc)
     except BaseException:  # failed or cancelled: stop the input pass rather than let it read on
         if measuring is not None:
             _drain(measuring, stop_measuring)
@@ -534,7 +572,7 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     times["render"] = time.perf_counter() - t
     assert before is not None
     report = MasterReport(source.name, output_name, predictor_name, target_name, settings, before,
-                          model_trust=trust)
+                          model_trust=trust, dc_offset_removed=None if dc is None else [float(v) for v in dc])
     if progress:
         progress(0.7, "render")
     try:

@@ -85,6 +85,26 @@ def test_reference_matching_moves_toward_reference(tmp_path):
     assert after > before + 0.2
 
 
+def test_dc_offset_is_removed_and_reported(sources, tmp_path):
+    """A constant offset (a bad converter or bounce) is taken out before the chain: the master is
+    centred and on target; an offset under -60 dBFS is left alone."""
+    music = sources["band_loop"]
+    offset = np.array([[0.25], [-0.1]], np.float32)
+    path = material.write(tmp_path / "dc.wav", music + offset, subtype="FLOAT")
+    out_path = tmp_path / "dc.master.wav"
+    report = master_file(path, out_path, predictor="dsp", options=MasterOptions(target_lufs=-14.0))
+    import soundfile as sf
+
+    out = sf.read(out_path, dtype="float32", always_2d=True)[0].T
+    assert np.abs(out.mean(axis=1)).max() < 1e-3  # was 0.25 / -0.1 of full scale, times the gain
+    assert report.dc_offset_removed == pytest.approx([0.25 + float(music[0].mean()), -0.1 + float(music[1].mean())],
+                                                     abs=2e-3)
+    assert abs(material.lufs(out) - (-14.0)) <= 0.2
+    assert "removed an offset" in report.summary() and report.to_dict()["dc_offset_removed"] is not None
+    _, quiet = master_array(music + np.float32(1e-4), SR, predictor="dsp")
+    assert quiet.dc_offset_removed is None
+
+
 def test_silent_array_is_rejected():
     with pytest.raises(InputError, match="silent"):
         master_array(np.zeros((2, SR * 2), np.float32), SR, predictor="dsp")
