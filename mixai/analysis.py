@@ -149,6 +149,9 @@ class AnalysisAccumulator:
         lufs = self.loudness.integrated_lufs()
         if not allow_silent and (not math.isfinite(lufs) or lufs < SILENCE_LUFS):
             where = path or "audio"
+            if self.frames < 0.4 * self.sample_rate:  # shorter than one BS.1770 gating block
+                raise InputError(f"{where}: is {self.frames / self.sample_rate:.3f} s long; loudness "
+                                 "(ITU-R BS.1770) needs at least 0.4 s of audio")
             raise InputError(f"{where}: is silent (nothing above the {SILENCE_LUFS:g} LUFS gate); "
                              "there is nothing to master")
         return Analysis(

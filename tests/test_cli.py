@@ -50,6 +50,8 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
     good.unlink()
     silent = material.write(folder / "silent.wav", np.zeros((2, SR * 2), np.float32))
     cases["silent"] = (silent, "silent")
+    blip = material.write(folder / "blip.wav", material.band_loop(1.0)[:, :200])  # 4.5 ms
+    cases["too_short"] = (blip, "needs at least 0.4 s")
     nan = np.full((2, SR * 2), 0.1, np.float32)
     nan[0, SR] = np.nan
     cases["nan"] = (material.write(folder / "nan.wav", nan), "NaN")
