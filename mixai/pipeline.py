@@ -37,6 +37,7 @@ from mixai.settings import Output, Settings, scale_settings
 
 LOUDNESS_TOLERANCE_LU = 0.1
 ENVELOPE_HEADROOM_DB = 12.0  # how far above the expected make-up gain the peak envelope stays exact
+OUT_OF_PHASE_CORRELATION = -0.3  # below this, left and right largely cancel in mono: warn
 DC_OFFSET_LIMIT = 10 ** (-60 / 20)  # a constant offset above -60 dBFS is removed (see dc_offset)
 MAX_MAKEUP_GAIN_DB = 40.0
 
@@ -91,8 +92,19 @@ class MasterReport:
             "model_trust": None if self.model_trust is None else round(self.model_trust, 3),
             "dc_offset_removed": None if self.dc_offset_removed is None
             else [round(v, 6) for v in self.dc_offset_removed],
+            "warnings": self.warnings(),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
+
+    def warnings(self) -> list[str]:
+        """Problems mastering does not fix and the user should know about."""
+        found = []
+        if self.before.channels == 2:
+            correlation = self.before.features["lr_correlation"]
+            if correlation < OUT_OF_PHASE_CORRELATION:
+                found.append(f"left and right are largely out of phase (correlation {correlation:+.2f}): "
+                             "the master cancels when summed to mono; check one channel's polarity")
+        return found
 
     def summary(self) -> str:
         b, s = self.before, self.settings
@@ -116,6 +128,7 @@ class MasterReport:
         note = trust_note(self.model_trust)
         if note:
             lines.append(f"  note    {note}")
+        lines += [f"  warning {w}" for w in self.warnings()]
         if self.dc_offset_removed is not None:
             lines.append("  dc      removed an offset of " + ", ".join(f"{v:+.4f}" for v in self.dc_offset_removed)
                          + " (full scale = 1)")

@@ -105,6 +105,18 @@ def test_dc_offset_is_removed_and_reported(sources, tmp_path):
     assert quiet.dc_offset_removed is None
 
 
+def test_out_of_phase_channels_are_warned_about(sources):
+    """A polarity-flipped channel is not "fixed" (it may be meant), but the report says it."""
+    music = sources["band_loop"]
+    _, normal = master_array(music, SR, predictor="dsp")
+    assert normal.warnings() == []
+    flipped = np.stack([music[0], -music[0]])
+    _, report = master_array(flipped, SR, predictor="dsp")
+    assert len(report.warnings()) == 1 and "out of phase" in report.warnings()[0]
+    assert report.to_dict()["warnings"] == report.warnings()
+    assert "warning left and right" in report.summary()
+
+
 def test_silent_array_is_rejected():
     with pytest.raises(InputError, match="silent"):
         master_array(np.zeros((2, SR * 2), np.float32), SR, predictor="dsp")
