@@ -39,6 +39,7 @@ class Analysis:
     features: Features
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    clipped_runs: int = 0  # runs of CLIP_RUN or more samples at full scale (see count_clipped_runs)
 
     @property
     def crest_factor_db(self) -> float:
@@ -68,6 +69,7 @@ class Analysis:
                 "true_peak_dbtp": _r(self.true_peak_dbtp),
                 "crest_factor_db": _r(self.crest_factor_db),
                 "peak_to_loudness_db": _r(self.peak_to_loudness_db),
+                "clipped_runs": self.clipped_runs,
             },
             "spectrum": {
                 "band_balance_db": bands,
@@ -87,6 +89,29 @@ def _r(x: float) -> float | None:
     return round(float(x), 3) if math.isfinite(x) else None
 
 
+CLIP_LEVEL = 0.9999  # -0.001 dBFS: a sample this close to full scale sits on the converter's limit
+CLIP_RUN = 3         # consecutive samples there: a flattened peak, not a peak that touched 0 dBFS
+
+
+def count_clipped_runs(block: np.ndarray) -> int:
+    """Runs of :data:`CLIP_RUN` or more consecutive *equal* samples at or above :data:`CLIP_LEVEL`,
+    summed over channels: the flat tops that hard clipping leaves, which no later processing
+    restores. (A floating-point file may legitimately peak above full scale; its samples there
+    differ from one another, so they do not count.)"""
+    x = np.atleast_2d(block)
+    if not (np.abs(x) >= CLIP_LEVEL).any():
+        return 0
+    # same[i]: sample i+1 repeats sample i at the limit; a run of CLIP_RUN equal samples is
+    # CLIP_RUN - 1 consecutive repeats.
+    same = (np.abs(x[:, 1:]) >= CLIP_LEVEL) & (x[:, 1:] == x[:, :-1])
+    edges = np.diff(np.pad(same.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    count = 0
+    for row in edges:
+        starts, ends = np.flatnonzero(row == 1), np.flatnonzero(row == -1)
+        count += int(np.count_nonzero(ends - starts >= CLIP_RUN - 1))
+    return count
+
+
 class AnalysisAccumulator:
     """Feed blocks, then :meth:`finish`. Used by both analysis-only runs and the mastering pass."""
 
@@ -103,6 +128,7 @@ class AnalysisAccumulator:
         self.excerpts: ExcerptSampler | None = (ExcerptSampler(total_frames, block_frames, sample_rate)
                                                 if keep_excerpt else None)
         self.frames = 0
+        self.clipped_runs = 0
         self._peaks_pending: list[Future] = []
         self._early_features: Future | None = None
         if excerpt_reader is not None and self.excerpts is not None:
@@ -114,6 +140,7 @@ class AnalysisAccumulator:
         # (bounded, so a long file never queues up in memory).
         self._peaks_pending.append(stage_pool().submit(self.peaks.add, block))
         self.loudness.add(block)
+        self.clipped_runs += count_clipped_runs(block)
         if self.excerpts is not None:
             self.excerpts.add(block)  # the fallback, kept until the early excerpt's features are in
             early = self._early_features
@@ -161,7 +188,7 @@ class AnalysisAccumulator:
             max_momentary_lufs=self.loudness.max_momentary_lufs(),
             max_short_term_lufs=self.loudness.max_short_term_lufs(),
             sample_peak_dbfs=self.peaks.sample_peak_dbfs, true_peak_dbtp=self.peaks.true_peak_dbtp,
-            features=features, path=path)
+            features=features, path=path, clipped_runs=self.clipped_runs)
 
 
 @lru_cache(maxsize=1)

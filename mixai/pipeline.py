@@ -104,6 +104,9 @@ class MasterReport:
             if correlation < OUT_OF_PHASE_CORRELATION:
                 found.append(f"left and right are largely out of phase (correlation {correlation:+.2f}): "
                              "the master cancels when summed to mono; check one channel's polarity")
+        if self.before.clipped_runs:
+            found.append(f"the input is clipped ({self.before.clipped_runs} flat runs at full scale): "
+                         "mastering cannot restore those peaks; export the mix with headroom if you can")
         return found
 
     def summary(self) -> str:

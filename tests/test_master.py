@@ -117,6 +117,18 @@ def test_out_of_phase_channels_are_warned_about(sources):
     assert "warning left and right" in report.summary()
 
 
+def test_clipped_input_is_warned_about(sources):
+    """Flat tops at full scale are counted in the analysis and reported; peaks that merely come
+    close (the tanh-saturated material tops out at 0.98) are not clipping."""
+    _, squashed = master_array(sources["dense_loud"], SR, predictor="dsp")
+    assert squashed.before.clipped_runs == 0 and squashed.warnings() == []
+    clipped = np.clip(sources["band_loop"] * 40.0, -1.0, 1.0)
+    _, report = master_array(clipped, SR, predictor="dsp")
+    assert report.before.clipped_runs > 10
+    assert report.before.to_dict()["peaks"]["clipped_runs"] == report.before.clipped_runs
+    assert any("clipped" in w for w in report.warnings()) and "input is clipped" in report.summary()
+
+
 def test_silent_array_is_rejected():
     with pytest.raises(InputError, match="silent"):
         master_array(np.zeros((2, SR * 2), np.float32), SR, predictor="dsp")
