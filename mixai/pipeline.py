@@ -292,7 +292,11 @@ def suggestion(path: str | os.PathLike, *, target: str | os.PathLike | Target | 
     """Analyse a file and predict settings for it, without rendering anything."""
     source = _Source.from_file(path, options.sample_rate)
     analysis = _analyse(source, None, 1.0)
-    settings, predictor_name, target_name, trust = _predict(analysis.features, target, predictor,
+    features = analysis.features
+    quick = _excerpt_level(source)
+    if quick is not None and quick[2] is not None:  # a DC offset: predict from what master renders
+        features = quick[0]
+    settings, predictor_name, target_name, trust = _predict(features, target, predictor,
                                                             model_path, options)
     return Suggestion(settings, analysis, predictor_name, target_name, trust)
 

@@ -101,6 +101,9 @@ def test_dc_offset_is_removed_and_reported(sources, tmp_path):
                                                      abs=2e-3)
     assert abs(material.lufs(out) - (-14.0)) <= 0.2
     assert "removed an offset" in report.summary() and report.to_dict()["dc_offset_removed"] is not None
+    from mixai.pipeline import suggestion
+
+    assert suggestion(path, predictor="dsp").settings == report.settings  # suggest predicts as master does
     _, quiet = master_array(music + np.float32(1e-4), SR, predictor="dsp")
     assert quiet.dc_offset_removed is None
 
