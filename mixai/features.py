@@ -170,14 +170,37 @@ def _peak_energy(sos, x):  # pragma: no cover - compiled by numba
     return peak, energy
 
 
+DC_OFFSET_LIMIT = 10 ** (-60 / 20)  # a constant offset above -60 dBFS is not part of the music
+
+
+def offset_above_limit(mean: np.ndarray) -> np.ndarray | None:
+    """``mean`` (per channel) as float32 when any channel's exceeds :data:`DC_OFFSET_LIMIT`, else None."""
+    mean = np.asarray(mean, dtype=np.float64)
+    return mean.astype(np.float32) if np.abs(mean).max(initial=0.0) > DC_OFFSET_LIMIT else None
+
+
+def dc_offset(audio: np.ndarray) -> np.ndarray | None:
+    """Per-channel mean of (channels, samples) audio when it exceeds :data:`DC_OFFSET_LIMIT`.
+
+    A constant offset is inaudible but wastes headroom and pushes speakers off centre: the
+    features leave it out and every master has it subtracted before the chain. Below the limit
+    nothing is touched, so a neutral master stays bit-transparent.
+    """
+    return offset_above_limit(np.asarray(audio, dtype=np.float64).mean(axis=-1))
+
+
 def extract(audio: np.ndarray, sample_rate: int) -> Features:
-    """Features of a (channels, samples) float array. Silent input gives the floor values.
+    """Features of a (channels, samples) float array, without its DC offset (:func:`dc_offset`).
+    Silent input gives the floor values.
 
     Long inputs should be passed through :class:`ExcerptSampler` first; this function uses
     every sample it is given.
     """
     librosa = _librosa()
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    offset = dc_offset(audio)
+    if offset is not None:
+        audio = audio - offset[:, None]
     mid = audio.mean(axis=0)
     n_fft = _n_fft(sample_rate)
     hop = n_fft // 2

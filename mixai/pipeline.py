@@ -24,7 +24,7 @@ import numpy as np
 
 from mixai import audio as audio_io
 from mixai.analysis import Analysis, AnalysisAccumulator, Progress
-from mixai.features import ExcerptSampler, Features, extract
+from mixai.features import ExcerptSampler, Features, dc_offset, extract, offset_above_limit
 from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
@@ -38,7 +38,6 @@ from mixai.settings import Output, Settings, scale_settings
 LOUDNESS_TOLERANCE_LU = 0.1
 ENVELOPE_HEADROOM_DB = 12.0  # how far above the expected make-up gain the peak envelope stays exact
 OUT_OF_PHASE_CORRELATION = -0.3  # below this, left and right largely cancel in mono: warn
-DC_OFFSET_LIMIT = 10 ** (-60 / 20)  # a constant offset above -60 dBFS is removed (see dc_offset)
 MAX_MAKEUP_GAIN_DB = 40.0
 
 
@@ -212,32 +211,20 @@ def _analyse(source: _Source, progress: Progress | None, share: float) -> Analys
     return _feed(acc, source, progress=progress, share=share).finish(source.name)
 
 
-def dc_offset(audio: np.ndarray) -> np.ndarray | None:
-    """Per-channel mean of (channels, samples) audio when any channel's exceeds
-    :data:`DC_OFFSET_LIMIT` (-60 dBFS), else None.
-
-    A constant offset is inaudible but wastes headroom and pushes speakers off centre; every master
-    has it subtracted before the chain. Below the limit the input is left untouched, so a neutral
-    master stays bit-transparent.
-    """
-    mean = np.asarray(audio, dtype=np.float64).mean(axis=-1)
-    return mean.astype(np.float32) if np.abs(mean).max(initial=0.0) > DC_OFFSET_LIMIT else None
-
-
 def _blocks_dc_offset(source: _Source) -> np.ndarray | None:
-    """:func:`dc_offset` of a whole source, one pass over its blocks (when no excerpt serves)."""
+    """:func:`~mixai.features.dc_offset` of a whole source, one pass over its blocks (when no
+    excerpt serves)."""
     total, frames = np.zeros(source.channels), 0
     for blk in source.blocks():
         total += np.asarray(blk, np.float64).sum(axis=-1)
         frames += blk.shape[-1]
-    mean = total / max(frames, 1)
-    return mean.astype(np.float32) if np.abs(mean).max(initial=0.0) > DC_OFFSET_LIMIT else None
+    return offset_above_limit(total / max(frames, 1))
 
 
 def _excerpt_level(source: _Source) -> tuple[Features, float, np.ndarray | None] | None:
-    """Features, integrated loudness and DC offset (:func:`dc_offset`) of the analysis excerpt
-    (up to 60 s spread over the track, read by seeking), or None when the excerpt is unusable
-    (unreadable, non-finite, silent). The features are those of the excerpt without its offset.
+    """Features, integrated loudness and DC offset (:func:`~mixai.features.dc_offset`, to be
+    subtracted before the chain) of the analysis excerpt (up to 60 s spread over the track, read by
+    seeking), or None when the excerpt is unusable (unreadable, non-finite, silent).
 
     The loudness sets the chain's working level (input gain to -20 LUFS) so that the render can
     start without a full analysis pass: exact for tracks up to 60 s, an estimate from evenly spread
@@ -258,10 +245,7 @@ def _excerpt_level(source: _Source) -> tuple[Features, float, np.ndarray | None]
     lufs = meter.integrated_lufs()
     if not math.isfinite(lufs) or lufs < SILENCE_LUFS:
         return None
-    offset = dc_offset(excerpt)
-    if offset is not None:
-        excerpt = excerpt - offset[:, None]
-    return extract(excerpt, source.sample_rate), lufs, offset
+    return extract(excerpt, source.sample_rate), lufs, dc_offset(excerpt)
 
 
 def trust_note(model_trust: float | None) -> str | None:
@@ -292,11 +276,7 @@ def suggestion(path: str | os.PathLike, *, target: str | os.PathLike | Target | 
     """Analyse a file and predict settings for it, without rendering anything."""
     source = _Source.from_file(path, options.sample_rate)
     analysis = _analyse(source, None, 1.0)
-    features = analysis.features
-    quick = _excerpt_level(source)
-    if quick is not None and quick[2] is not None:  # a DC offset: predict from what master renders
-        features = quick[0]
-    settings, predictor_name, target_name, trust = _predict(features, target, predictor,
+    settings, predictor_name, target_name, trust = _predict(analysis.features, target, predictor,
                                                             model_path, options)
     return Suggestion(settings, analysis, predictor_name, target_name, trust)
 
