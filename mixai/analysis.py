@@ -39,7 +39,7 @@ class Analysis:
     features: Features
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    clipped_runs: int = 0  # runs of CLIP_RUN or more samples at full scale (see count_clipped_runs)
+    clipped_runs: int = 0  # flat runs of CLIP_RUN or more equal samples at full scale (count_clipped_runs)
 
     @property
     def crest_factor_db(self) -> float:
