@@ -17,7 +17,7 @@ import numpy as np
 
 from mixai import audio as audio_io
 from mixai.errors import InputError
-from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract
+from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract, offset_above_limit
 from mixai.loudness import SILENCE_LUFS, LoudnessMeter, TruePeakMeter, stage_pool
 
 Progress = Callable[[float, str], None]
@@ -40,6 +40,7 @@ class Analysis:
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     clipped_runs: int = 0  # flat runs of CLIP_RUN or more equal samples at full scale (count_clipped_runs)
+    dc_offset: np.ndarray | None = None  # per channel, when above -60 dBFS (mixai.features.dc_offset)
 
     @property
     def crest_factor_db(self) -> float:
@@ -70,6 +71,7 @@ class Analysis:
                 "crest_factor_db": _r(self.crest_factor_db),
                 "peak_to_loudness_db": _r(self.peak_to_loudness_db),
                 "clipped_runs": self.clipped_runs,
+                "dc_offset": None if self.dc_offset is None else [round(float(v), 6) for v in self.dc_offset],
             },
             "spectrum": {
                 "band_balance_db": bands,
@@ -129,6 +131,7 @@ class AnalysisAccumulator:
                                                 if keep_excerpt else None)
         self.frames = 0
         self.clipped_runs = 0
+        self._channel_sums = np.zeros(channels)
         self._peaks_pending: list[Future] = []
         self._early_features: Future | None = None
         if excerpt_reader is not None and self.excerpts is not None:
@@ -141,6 +144,7 @@ class AnalysisAccumulator:
         self._peaks_pending.append(stage_pool().submit(self.peaks.add, block))
         self.loudness.add(block)
         self.clipped_runs += count_clipped_runs(block)
+        self._channel_sums += np.asarray(block, np.float64).sum(axis=-1)
         if self.excerpts is not None:
             self.excerpts.add(block)  # the fallback, kept until the early excerpt's features are in
             early = self._early_features
@@ -188,7 +192,8 @@ class AnalysisAccumulator:
             max_momentary_lufs=self.loudness.max_momentary_lufs(),
             max_short_term_lufs=self.loudness.max_short_term_lufs(),
             sample_peak_dbfs=self.peaks.sample_peak_dbfs, true_peak_dbtp=self.peaks.true_peak_dbtp,
-            features=features, path=path, clipped_runs=self.clipped_runs)
+            features=features, path=path, clipped_runs=self.clipped_runs,
+            dc_offset=offset_above_limit(self._channel_sums / max(self.frames, 1)))
 
 
 @lru_cache(maxsize=1)

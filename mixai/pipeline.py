@@ -24,7 +24,7 @@ import numpy as np
 
 from mixai import audio as audio_io
 from mixai.analysis import Analysis, AnalysisAccumulator, Progress
-from mixai.features import ExcerptSampler, Features, dc_offset, extract, offset_above_limit
+from mixai.features import ExcerptSampler, Features, dc_offset, extract
 from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.framestore import FrameStore, default_temp_dir
@@ -209,16 +209,6 @@ def _analyse(source: _Source, progress: Progress | None, share: float) -> Analys
     acc = AnalysisAccumulator(source.sample_rate, source.channels, source.frames, block,
                               excerpt_reader=source.excerpt)
     return _feed(acc, source, progress=progress, share=share).finish(source.name)
-
-
-def _blocks_dc_offset(source: _Source) -> np.ndarray | None:
-    """:func:`~mixai.features.dc_offset` of a whole source, one pass over its blocks (when no
-    excerpt serves)."""
-    total, frames = np.zeros(source.channels), 0
-    for blk in source.blocks():
-        total += np.asarray(blk, np.float64).sum(axis=-1)
-        frames += blk.shape[-1]
-    return offset_above_limit(total / max(frames, 1))
 
 
 def _excerpt_level(source: _Source) -> tuple[Features, float, np.ndarray | None] | None:
@@ -528,15 +518,13 @@ def _master(source: _Source, sink_factory, *, settings: Settings | None, predict
     measuring = None if dry_run else _input_pool().submit(_measure_input, source, stop_measuring)
     try:
         quick = None if dry_run else _excerpt_level(source)
-        dc = None
         if quick is None:
             if measuring is not None:
                 _drain(measuring, stop_measuring)
                 measuring = None
             before: Analysis | None = _analyse(source, progress, 0.3)
             features, input_lufs = before.features, before.integrated_lufs
-            if not dry_run:
-                dc = _blocks_dc_offset(source)
+            dc = None if dry_run else before.dc_offset
         else:
             before = None
             features, input_lufs, dc = quick

@@ -101,6 +101,8 @@ def test_dc_offset_is_removed_and_reported(sources, tmp_path):
                                                      abs=2e-3)
     assert abs(material.lufs(out) - (-14.0)) <= 0.2
     assert "removed an offset" in report.summary() and report.to_dict()["dc_offset_removed"] is not None
+    # the whole-input analysis measures the same offset (the master's fallback when no excerpt serves)
+    assert report.before.to_dict()["peaks"]["dc_offset"] == pytest.approx(report.dc_offset_removed, abs=1e-3)
     from mixai.pipeline import suggestion
 
     assert suggestion(path, predictor="dsp").settings == report.settings  # suggest predicts as master does
