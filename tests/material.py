@@ -83,17 +83,25 @@ def lufs(audio: np.ndarray, sr: int = SR) -> float:
     return float(pyloudnorm.Meter(sr).integrated_loudness(np.atleast_2d(audio).T.astype(np.float64)))
 
 
-def true_peak_libebur128_dbtp(audio: np.ndarray, sr: int = SR) -> float:
-    """True peak as libebur128 reads it (the BS.1770-4 48-tap filter; pyebur128), the meter many
-    tools use: an independent implementation that reads limited music higher than mixai's own."""
+def _libebur128(audio: np.ndarray, sr: int, mode: str):
+    """A pyebur128 state fed the whole (channels, samples) array, and its channel count."""
     import pyebur128
 
     x = np.ascontiguousarray(np.atleast_2d(audio).T, dtype=np.float64)
-    state = pyebur128.R128State(x.shape[1], sr, pyebur128.MeasurementMode.MODE_TRUE_PEAK)
+    state = pyebur128.R128State(x.shape[1], sr, getattr(pyebur128.MeasurementMode, mode))
     for start in range(0, len(x), 65536):
         block = np.ascontiguousarray(x[start:start + 65536])
         state.add_frames(block.reshape(-1), len(block))
-    peak = max(pyebur128.get_true_peak(state, c) for c in range(x.shape[1]))
+    return state, x.shape[1]
+
+
+def true_peak_libebur128_dbtp(audio: np.ndarray, sr: int = SR) -> float:
+    """True peak as libebur128 reads it (its short 4x interpolator; pyebur128), the meter many
+    tools use: an independent implementation that reads limited music higher than mixai's own."""
+    import pyebur128
+
+    state, channels = _libebur128(audio, sr, "MODE_TRUE_PEAK")
+    peak = max(pyebur128.get_true_peak(state, c) for c in range(channels))
     return float(20 * np.log10(max(peak, 1e-12)))
 
 
@@ -101,12 +109,7 @@ def lufs_libebur128(audio: np.ndarray, sr: int = SR) -> float:
     """Integrated loudness as libebur128 reads it: a second BS.1770 meter beside pyloudnorm."""
     import pyebur128
 
-    x = np.ascontiguousarray(np.atleast_2d(audio).T, dtype=np.float64)
-    state = pyebur128.R128State(x.shape[1], sr, pyebur128.MeasurementMode.MODE_I)
-    for start in range(0, len(x), 65536):
-        block = np.ascontiguousarray(x[start:start + 65536])
-        state.add_frames(block.reshape(-1), len(block))
-    return float(pyebur128.get_loudness_global(state))
+    return float(pyebur128.get_loudness_global(_libebur128(audio, sr, "MODE_I")[0]))
 
 
 def true_peak_resample_dbtp(audio: np.ndarray) -> float:
