@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def make_tracks(folder: Path, n: int, seconds: float, sr: int = 44100) -> None:
     """Seeded synthetic songs: a chord pad, a bass line, noise-burst drums, varied levels."""
-    from mixai.audio import save
+    from mixai.io.audio import save
 
     t = np.arange(int(seconds * sr)) / sr
     for i in range(n):

@@ -35,7 +35,7 @@ def _example_module(name: str):
 
 
 def builtin_materials() -> dict[str, np.ndarray]:
-    from mixai.audio import load
+    from mixai.io.audio import load
 
     demo = _example_module("make_demo")
     clean, _ = load(demo.CLEAN)
@@ -86,7 +86,7 @@ def main() -> int:
     parser.add_argument("--ceiling-dbtp", type=float, default=-1.0)
     parser.add_argument("--files", nargs="*", type=Path, default=[], help="more inputs to master")
     args = parser.parse_args()
-    from mixai.audio import load, save
+    from mixai.io.audio import load, save
     from mixai.errors import MixaiError
     from mixai.pipeline import MasterOptions, master_array
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mixai import audio as audio_io
+from mixai.io import audio as audio_io
 from mixai.errors import InputError
 from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract, offset_above_limit
 from mixai.loudness import SILENCE_LUFS, LoudnessMeter, TruePeakMeter, stage_pool

@@ -11,8 +11,9 @@
   coordinating process with a single ``O_APPEND`` write (a line is all there or, after a crash,
   an unparsable tail that is ignored). The last line of an item wins.
 * **Resuming.** An item is skipped when its last manifest line says ``ok`` and the output still has
-  the recorded size and SHA-256; ``force`` redoes everything. Stale ``.*.part*`` temporaries left
-  by killed runs are deleted at the start. A lock file keeps two batches out of one ``OUT_DIR``.
+  the recorded size and SHA-256; ``force`` redoes everything. Stale temporaries left by killed
+  runs (:func:`mixai.io.atomic.is_temporary`) are deleted at the start. A lock file keeps two
+  batches out of one ``OUT_DIR``.
 * **Failures.** A bad file is recorded with its error and the rest go on. A worker process that
   dies (killed, out of memory) breaks the local pool: the unfinished items are resubmitted to a
   fresh pool, and an item whose worker died twice is recorded as failed. The batch's result says
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from mixai.audio import READ_SUFFIXES
+from mixai.io.atomic import remove_temporaries
+from mixai.io.audio import READ_SUFFIXES
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.pipeline import MasterOptions
 
@@ -158,7 +160,7 @@ def file_digest(path: str | os.PathLike) -> str:
 
 def measure_output(path: str | os.PathLike) -> dict[str, Any]:
     """Loudness, true peak, length, size and hash of a written file, read back from disk."""
-    from mixai.audio import load
+    from mixai.io.audio import load
     from mixai.loudness import integrated_lufs, true_peak_dbtp
 
     audio, rate = load(path)
@@ -247,13 +249,8 @@ def is_complete(item: BatchItem, record: dict | None) -> bool:
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Temporary ``.NAME.XXXX.part[.ext]`` files left behind by a killed run."""
-    removed = []
-    for p in out_dir.rglob(".*.part*"):
-        if p.is_file() and ".part" in p.name:
-            p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
+    """Temporaries (:mod:`mixai.io.atomic`'s pattern) left anywhere under ``out_dir`` by a killed run."""
+    return remove_temporaries(out_dir, recursive=True)
 
 
 class _Lock:

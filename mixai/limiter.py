@@ -24,7 +24,7 @@ from typing import Iterator
 import numpy as np
 from scipy import ndimage
 
-from mixai.framestore import FrameStore
+from mixai.io.framestore import FrameStore
 from mixai.loudness import SUB_BLOCK, GroupReducer, TruePeakDetector, db_to_gain
 
 # The limiter aims this far under the ceiling. The peak detector already reads the higher of an

@@ -34,10 +34,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from mixai import audio as audio_io
+from mixai.io import audio as audio_io
 from mixai.chain import REFERENCE_LUFS, build_boards
 from mixai.errors import InputError, ModelError, OutputError, ParameterError
-from mixai.pipeline import MasterOptions, MasterReport, master_array, write_text_atomic
+from mixai.io.atomic import write_text_atomic
+from mixai.pipeline import MasterOptions, MasterReport, master_array
 from mixai.settings import Settings
 from mixai.stems import (ROLES, STEM_OUTPUT_NAMES, MixSettings, ReverbBus, StemEntry, StemSettings,
                          compressor_for, decode_outputs, eq_from_gains, load_mix_settings, model_input,

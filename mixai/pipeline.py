@@ -22,12 +22,13 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from mixai import audio as audio_io
+from mixai.io import audio as audio_io
 from mixai.analysis import Analysis, AnalysisAccumulator, Progress
 from mixai.features import ExcerptSampler, Features, dc_offset, extract
 from mixai.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
-from mixai.framestore import FrameStore, default_temp_dir
+from mixai.io.atomic import write_text_atomic
+from mixai.io.framestore import FrameStore, default_temp_dir
 from mixai.limiter import SAFETY_MARGIN_DB, PeakEnvelope, TruePeakLimiter
 from mixai.loudness import (SILENCE_LUFS, SUB_BLOCK, GroupReducer, LoudnessMeter, TruePeakDetector,
                             TruePeakMeter, stage_pool)
@@ -681,23 +682,6 @@ def _check_settings_path(path: str | os.PathLike, input_path: str | os.PathLike,
         raise OutputError(f"{p}: settings path is the input file")
     if p.exists() and not overwrite:
         raise OutputError(f"{p}: already exists (use --overwrite to replace it)")
-
-
-def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> None:
-    """Write a small text file through a temporary file and a rename."""
-    import tempfile
-
-    p = Path(path)
-    if p.exists() and not overwrite:
-        raise OutputError(f"{p}: already exists (use --overwrite to replace it)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["MasterOptions", "MasterReport", "Suggestion", "master_file", "master_array", "suggest",

@@ -64,7 +64,7 @@ def render_chorale(tmp: Path, seconds: float = 12.0, sf2: Path = FLUIDR3) -> np.
     corpus.parse("bach/bwv66.6").write("midi", fp=str(midi))
     subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", str(SR), "-g", "0.6", str(sf2), str(midi)],
                    check=True, capture_output=True, timeout=120)
-    from mixai.audio import load
+    from mixai.io.audio import load
 
     audio, _ = load(wav)
     return audio[:, : int(seconds * SR)]

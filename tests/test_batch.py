@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixai.audio import load, save
+from mixai.io.audio import load, save
 from mixai.batch import (MANIFEST_NAME, BatchConfig, find_items, read_manifest, run_batch)
 from mixai.errors import OutputError
 from mixai.pipeline import MasterOptions

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 import material
-from mixai import audio as audio_io
+from mixai.io import audio as audio_io
 from mixai import pipeline
 from mixai.pipeline import MasterOptions, master_file
 
@@ -48,7 +48,7 @@ def test_sixteen_bit_dither_is_unbiased(tmp_path):
 
 def test_long_render_spills_to_disk(tmp_path, monkeypatch):
     """Renders above the memory limit go to a temporary file and come back identical."""
-    from mixai import framestore
+    from mixai.io import framestore
     stores = []
     real_init = framestore.FrameStore.__init__
 

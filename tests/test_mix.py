@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mixai import cli
-from mixai.audio import load, save
+from mixai.io.audio import load, save
 from mixai.errors import InputError, ModelError, ParameterError
 from mixai.pipeline import MasterOptions
 from mixai.stems import MixSettings, role_from_name, role_from_sound
