@@ -30,7 +30,7 @@ import numpy as np
 def peak_rss_mb():  # VmHWM: this process image's own peak (ru_maxrss would include the forking parent's)
     return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 from pedalboard.io import AudioFile
-from mixai.chain import ChainRenderer
+from mixai.dsp.chain import ChainRenderer
 from mixai.settings import Settings
 src, dst, settings_path = sys.argv[1:4]
 settings = Settings.from_json(open(settings_path).read())

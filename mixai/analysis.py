@@ -18,7 +18,9 @@ import numpy as np
 from mixai.io import audio as audio_io
 from mixai.errors import InputError
 from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract, offset_above_limit
-from mixai.loudness import SILENCE_LUFS, LoudnessMeter, TruePeakMeter, stage_pool
+from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
+from mixai.dsp.streaming import stage_pool
+from mixai.dsp.truepeak import TruePeakMeter
 
 Progress = Callable[[float, str], None]
 

@@ -161,7 +161,8 @@ def file_digest(path: str | os.PathLike) -> str:
 def measure_output(path: str | os.PathLike) -> dict[str, Any]:
     """Loudness, true peak, length, size and hash of a written file, read back from disk."""
     from mixai.io.audio import load
-    from mixai.loudness import integrated_lufs, true_peak_dbtp
+    from mixai.dsp.loudness import integrated_lufs
+    from mixai.dsp.truepeak import true_peak_dbtp
 
     audio, rate = load(path)
     return {"lufs": round(float(integrated_lufs(audio, rate)), 3),

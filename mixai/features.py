@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixai.loudness import compiled
+from mixai.dsp.streaming import compiled
 
 FEATURE_VERSION = 1
 

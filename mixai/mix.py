@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from mixai.io import audio as audio_io
-from mixai.chain import REFERENCE_LUFS, build_boards
+from mixai.dsp.chain import REFERENCE_LUFS, build_boards
 from mixai.errors import InputError, ModelError, OutputError, ParameterError
 from mixai.io.atomic import write_text_atomic
 from mixai.pipeline import MasterOptions, MasterReport, master_array
@@ -337,7 +337,7 @@ def _render(sources: list[_StemSource], infos: list[StemInfo], strips: list[Stem
     """Sum the stems through their strips. With ``targets`` the faders are set so each stem sits
     at ``REFERENCE_LUFS + target`` after EQ and compression (measured); otherwise the strips'
     faders are used as they are."""
-    from mixai.loudness import integrated_lufs
+    from mixai.dsp.loudness import integrated_lufs
 
     mix = np.zeros((2, frames), dtype=np.float32)
     send = np.zeros((2, frames), dtype=np.float32)
@@ -423,7 +423,7 @@ def _analyse(sources: list[_StemSource], rate: int, frames: int, settings: MixSe
              progress) -> tuple[list[StemInfo], np.ndarray]:
     """Loudness, features and role of each stem, and the features of their plain sum."""
     from mixai.features import extract
-    from mixai.loudness import integrated_lufs
+    from mixai.dsp.loudness import integrated_lufs
 
     infos = []
     plain = np.zeros((2, frames), dtype=np.float32)

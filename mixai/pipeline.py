@@ -25,13 +25,14 @@ import numpy as np
 from mixai.io import audio as audio_io
 from mixai.analysis import Analysis, AnalysisAccumulator, Progress
 from mixai.features import ExcerptSampler, Features, dc_offset, extract
-from mixai.chain import REFERENCE_LUFS, ChainRenderer
+from mixai.dsp.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.io.atomic import write_text_atomic
 from mixai.io.framestore import FrameStore, default_temp_dir
-from mixai.limiter import SAFETY_MARGIN_DB, PeakEnvelope, TruePeakLimiter
-from mixai.loudness import (SILENCE_LUFS, SUB_BLOCK, GroupReducer, LoudnessMeter, TruePeakDetector,
-                            TruePeakMeter, stage_pool)
+from mixai.dsp.limiter import SAFETY_MARGIN_DB, PeakEnvelope, TruePeakLimiter
+from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
+from mixai.dsp.streaming import SUB_BLOCK, GroupReducer, stage_pool
+from mixai.dsp.truepeak import TruePeakDetector, TruePeakMeter
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
 from mixai.presets import DEFAULT_PRESET, get_preset
 from mixai.settings import Output, Settings, scale_settings
@@ -408,7 +409,7 @@ def _estimate_limited_lufs(render: _Render, limiter: TruePeakLimiter, gain_db: f
     cumulative = np.concatenate([[0.0], np.cumsum(energy)])
     steps = np.arange(render.frames // step + 1) * step
     meter = LoudnessMeter(render.sample_rate, 1)
-    meter._energies.append(np.diff(np.interp(steps, edges, cumulative)) / step)
+    meter.add_step_energies(np.diff(np.interp(steps, edges, cumulative)) / step)
     return meter.integrated_lufs()
 
 

@@ -4,7 +4,7 @@ The schema lives here and nowhere else: every numeric field declares its unit (i
 range and how it maps to the network's [0, 1] space (``log`` for Hz, ms and ratios, ``lin`` otherwise).
 The predictors, the ONNX metadata, the OSC bridge and the DAW adapters all derive from it.
 
-Chain order (see :mod:`mixai.chain`): level to the working reference -> high-pass -> low shelf ->
+Chain order (see :mod:`mixai.dsp.chain`): level to the working reference -> high-pass -> low shelf ->
 three peaks -> high shelf -> compressor -> stereo width -> reverb -> gain to the loudness target ->
 true-peak limiter.
 """

@@ -72,7 +72,7 @@ def test_compressed_and_other_formats_master_on_target(tmp_path, extension):
     streamed), measured over the whole file and mastered on target."""
     from pedalboard.io import AudioFile
 
-    from mixai.loudness import true_peak_dbtp
+    from mixai.dsp.truepeak import true_peak_dbtp
 
     audio = np.concatenate([material.band_loop(40.0), material.sparse_quiet(25.0)], axis=1)  # > 60 s
     path = tmp_path / f"song.{extension}"

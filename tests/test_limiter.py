@@ -3,9 +3,9 @@
 import numpy as np
 
 import material
-from mixai.framestore import FrameStore
-from mixai.limiter import PeakEnvelope, TruePeakLimiter
-from mixai.loudness import true_peak_dbtp
+from mixai.dsp.limiter import PeakEnvelope, TruePeakLimiter
+from mixai.dsp.truepeak import true_peak_dbtp
+from mixai.io.framestore import FrameStore
 
 SR = 44100
 

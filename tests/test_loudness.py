@@ -5,7 +5,8 @@ import pyloudnorm
 import pytest
 
 import material
-from mixai.loudness import LoudnessMeter, TruePeakDetector, integrated_lufs, true_peak_dbtp
+from mixai.dsp.loudness import LoudnessMeter, integrated_lufs
+from mixai.dsp.truepeak import TruePeakDetector, true_peak_dbtp
 
 SR = 44100
 
@@ -70,14 +71,14 @@ def test_cheap_envelope_never_reads_low():
 @pytest.mark.parametrize("frames", [1, 100, 5000, 441_000])
 def test_fft_and_direct_true_peak_filters_agree(frames, monkeypatch):
     """The whole-block FFT filter and the per-sub-block direct one compute the same peaks."""
-    import mixai.loudness as loudness
+    import mixai.dsp.truepeak as truepeak
 
     x = (np.random.default_rng(frames).standard_normal((2, frames)) * 0.3).astype(np.float32)
     detector = TruePeakDetector(2)
     data = detector._advance(x)
     n = data.shape[1] - (detector._rows - 1)
-    blocks = np.arange(-(-n // loudness.SUB_BLOCK))
-    monkeypatch.setattr(loudness, "FFT_SHARE", 0)  # force the direct path
+    blocks = np.arange(-(-n // truepeak.SUB_BLOCK))
+    monkeypatch.setattr(truepeak, "FFT_SHARE", 0)  # force the direct path
     direct = detector._exact(data, blocks).reshape(-1)[:n]
     fft = detector._all_peaks(data)
     assert fft.shape == (n,)
@@ -86,7 +87,7 @@ def test_fft_and_direct_true_peak_filters_agree(frames, monkeypatch):
 
 def test_known_sub_block_bounds_prune_without_changing_the_peak():
     """A true-peak meter given per-sub-block bounds (tight, loose or infinite) finds the same peak."""
-    from mixai.loudness import SUB_BLOCK, TruePeakMeter
+    from mixai.dsp.truepeak import SUB_BLOCK, TruePeakMeter
 
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((2, 6 * 44_100)) * 0.01).astype(np.float32)
@@ -120,10 +121,10 @@ def test_compiled_k_weighting_equals_scipy_sosfilt(channels):
     """The numba loop and scipy's sosfilt give the same K-weighted power, block by block."""
     from scipy import signal
 
-    from mixai.loudness import _compiled_kernels, _k_weighted_power, _k_weighting_sos
+    from mixai.dsp.loudness import _compiled_kernels, _k_weighted_power, k_weighting_sos
 
     assert _compiled_kernels() is not None
-    sos = _k_weighting_sos(48000)
+    sos = k_weighting_sos(48000)
     x = (np.random.default_rng(channels).standard_normal((channels, 50_000)) * 0.3).astype(np.float32)
     zi = np.zeros((2, channels, 2))
     streamed = np.concatenate([_k_weighted_power(sos, x[:, i:i + 7_001], zi) for i in range(0, x.shape[1], 7_001)])

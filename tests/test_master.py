@@ -5,7 +5,7 @@ import pytest
 
 import material
 from mixai.errors import InputError
-from mixai.loudness import true_peak_dbtp
+from mixai.dsp.truepeak import true_peak_dbtp
 from mixai.pipeline import MasterOptions, master_array, master_file
 from mixai.settings import Output, Settings, neutral_settings
 

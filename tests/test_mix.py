@@ -72,7 +72,7 @@ def dsp_mix(stems_dir, tmp_path_factory):
 def test_mix_output_loudness_peak_length(dsp_mix):
     import pyloudnorm
 
-    from mixai.loudness import true_peak_dbtp
+    from mixai.dsp.truepeak import true_peak_dbtp
 
     report, out, _ = dsp_mix
     audio, rate = load(out / "mix.wav")

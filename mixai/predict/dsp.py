@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixai.chain import REFERENCE_LUFS
+from mixai.dsp.chain import REFERENCE_LUFS
 from mixai.features import BAND_EDGES_HZ, Features
 from mixai.predict import Target
 from mixai.settings import (EQ, Compressor, HighShelf, LowShelf, Output, Peak, Reverb, Settings,
