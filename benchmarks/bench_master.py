@@ -48,8 +48,8 @@ import json, sys, time
 def peak_rss_mb():
     return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 from mixai.pipeline import MasterOptions, master_file
-import mixai.features
-mixai.features.preload()  # one-off imports stay out of the timing, as pedalboard's do for the floor
+import mixai.analysis.features
+mixai.analysis.features.preload()  # one-off imports stay out of the timing, as pedalboard's do for the floor
 src, dst, predictor = sys.argv[1:4]
 t0 = time.perf_counter()
 report = master_file(src, dst, predictor=predictor, options=MasterOptions(overwrite=True))

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     # A "damaged" input: the profile with a tilted spectrum and a narrower image.
     values = target.features.values.copy()
     values[:12] += np.linspace(4.0, -4.0, 12)
-    from mixai.features import Features
+    from mixai.analysis.features import Features
     features = Features(values)
 
     loads = []

@@ -18,12 +18,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "analyze": "mixai.analysis", "analyze_array": "mixai.analysis", "Analysis": "mixai.analysis",
+    "analyze": "mixai.analysis.measure", "analyze_array": "mixai.analysis.measure", "Analysis": "mixai.analysis.measure",
     "master_file": "mixai.pipeline", "master_array": "mixai.pipeline", "suggest": "mixai.pipeline",
     "suggestion": "mixai.pipeline", "Suggestion": "mixai.pipeline",
     "MasterOptions": "mixai.pipeline", "MasterReport": "mixai.pipeline",
     "Settings": "mixai.settings", "load_settings": "mixai.settings",
-    "Features": "mixai.features", "extract": "mixai.features",
+    "Features": "mixai.analysis.features", "extract": "mixai.analysis.features",
     "Model": "mixai.predict.onnx", "DspPredictor": "mixai.predict.dsp",
     "Target": "mixai.predict", "get_predictor": "mixai.predict", "resolve_target": "mixai.predict",
     "MixaiError": "mixai.errors", "InputError": "mixai.errors", "OutputError": "mixai.errors",

@@ -148,7 +148,7 @@ def print_report(report, args: argparse.Namespace) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from mixai.analysis import analyze
+    from mixai.analysis.measure import analyze
 
     print(json.dumps(analyze(args.input, sample_rate=args.sample_rate).to_dict(), indent=2))
     return EXIT_OK

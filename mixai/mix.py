@@ -3,7 +3,7 @@
 1. **Read.** Every stem is probed (format, 1-2 channels, rate) before any work; different sample
    rates are resampled to the highest one (a warning says so), different lengths are padded with
    silence at the end.
-2. **Analyse.** Per stem: BS.1770 loudness and the feature vector of :mod:`mixai.features`; its role
+2. **Analyse.** Per stem: BS.1770 loudness and the feature vector of :mod:`mixai.analysis.features`; its role
    from the file name or, when the name says nothing, from its sound (:mod:`mixai.stems`). The plain
    sum of the stems gives the mix context.
 3. **Predict.** The stem network (``models/mixai-stems.onnx``) predicts, per stem, the loudness the
@@ -218,7 +218,7 @@ class StemModel:
     name = "onnx"
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        from mixai.features import FEATURE_NAMES, FEATURE_VERSION
+        from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION
         from mixai.predict.onnx import open_session
 
         resolved = Path(path) if path is not None else default_stems_model_path()
@@ -422,7 +422,7 @@ class MixReport:
 def _analyse(sources: list[_StemSource], rate: int, frames: int, settings: MixSettings | None,
              progress) -> tuple[list[StemInfo], np.ndarray]:
     """Loudness, features and role of each stem, and the features of their plain sum."""
-    from mixai.features import extract
+    from mixai.analysis.features import extract
     from mixai.dsp.loudness import integrated_lufs
 
     infos = []
@@ -439,7 +439,7 @@ def _analyse(sources: list[_StemSource], rate: int, frames: int, settings: MixSe
             if named is not None:
                 info.role, info.role_from = named, "name"
             else:
-                from mixai.features import Features
+                from mixai.analysis.features import Features
                 info.role = role_from_sound(Features(info.features))
             plain += _to_stereo(x, 0.0)
         infos.append(info)

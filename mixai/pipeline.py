@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from mixai.io import audio as audio_io
-from mixai.analysis import Analysis, AnalysisAccumulator, Progress
-from mixai.features import ExcerptSampler, Features, dc_offset, extract
+from mixai.analysis.measure import Analysis, AnalysisAccumulator, Progress
+from mixai.analysis.features import ExcerptSampler, Features, dc_offset, extract
 from mixai.dsp.chain import REFERENCE_LUFS, ChainRenderer
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.io.atomic import write_text_atomic
@@ -214,7 +214,7 @@ def _analyse(source: _Source, progress: Progress | None, share: float) -> Analys
 
 
 def _excerpt_level(source: _Source) -> tuple[Features, float, np.ndarray | None] | None:
-    """Features, integrated loudness and DC offset (:func:`~mixai.features.dc_offset`, to be
+    """Features, integrated loudness and DC offset (:func:`~mixai.analysis.features.dc_offset`, to be
     subtracted before the chain) of the analysis excerpt (up to 60 s spread over the track, read by
     seeking), or None when the excerpt is unusable (unreadable, non-finite, silent).
 

@@ -87,7 +87,7 @@ MODEL_INPUT_VERSION = 1
 
 
 def model_input_names() -> list[str]:
-    from mixai.features import FEATURE_NAMES
+    from mixai.analysis.features import FEATURE_NAMES
 
     return ([f"stem.{n}" for n in FEATURE_NAMES] + [f"role.{r}" for r in ROLES]
             + [f"mix.{n}" for n in FEATURE_NAMES] + [f"song_roles.{r}" for r in ROLES] + ["song_stems_log2"])

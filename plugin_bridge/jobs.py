@@ -112,9 +112,9 @@ class WorkerPool:
             self._ctx = mp.get_context("forkserver")
             # The forkserver imports the heavy modules once; every worker (and every replacement
             # after a kill) forks from it with them already loaded.
-            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.pipeline", "mixai.analysis",
+            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.pipeline", "mixai.analysis.measure",
                                              "mixai.predict.dsp", "pedalboard",
-                                             # mixai.features loads these on first use; load them here
+                                             # mixai.analysis.features loads these on first use; load them here
                                              "librosa.feature.spectral", "librosa.onset"])
         else:
             self._ctx = mp.get_context(start_method)
@@ -575,7 +575,7 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
     guard = Roots(roots)
     options = _master_options(params.get("options") or {})
     if kind == "analyze":
-        from mixai.analysis import analyze
+        from mixai.analysis.measure import analyze
 
         path = guard.input_file(params["input"])
         return {"analysis": analyze(path).to_dict()}

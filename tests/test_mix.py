@@ -176,7 +176,7 @@ def test_role_from_name():
 
 
 def test_role_from_sound():
-    from mixai.features import extract
+    from mixai.analysis.features import extract
 
     rng = np.random.default_rng(1)
     bass = _tone([50, 100], 2.0, SR, rng, 0.3)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from mixai.errors import ParameterError
-from mixai.features import Features
+from mixai.analysis.features import Features
 from mixai.settings import Output, Settings
 
 PREDICTOR_NAMES = ("onnx", "dsp")
@@ -54,7 +54,7 @@ def load_profile(name: str = DEFAULT_PROFILE) -> Target:
 
 def resolve_target(target: str | os.PathLike | Target | None) -> Target:
     """A Target from a profile name, a reference audio path, or an existing Target."""
-    from mixai.analysis import analyze
+    from mixai.analysis.measure import analyze
 
     if isinstance(target, Target):
         return target

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixai.dsp.chain import REFERENCE_LUFS
-from mixai.features import BAND_EDGES_HZ, Features
+from mixai.analysis.features import BAND_EDGES_HZ, Features
 from mixai.predict import Target
 from mixai.settings import (EQ, Compressor, HighShelf, LowShelf, Output, Peak, Reverb, Settings,
                             Stereo)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mixai.errors import ModelError
-from mixai.features import FEATURE_NAMES, FEATURE_VERSION, Features
+from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION, Features
 from mixai.predict import Target
 from mixai.predict.domain import InputDomain
 from mixai.settings import PARAMETERS, SCHEMA_VERSION, Output, Settings, scale_settings, snap_to_neutral

@@ -1,7 +1,8 @@
 """One streaming pass over a file: loudness, peaks, dynamics, spectrum, stereo and the feature vector.
 
 Everything level-related (LUFS, LRA, peaks) is measured over every sample; spectral features come
-from evenly spaced excerpts (see :class:`mixai.features.ExcerptSampler`) so memory stays bounded.
+from evenly spaced excerpts (see :class:`mixai.analysis.features.ExcerptSampler`) so memory stays
+bounded.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mixai.io import audio as audio_io
-from mixai.errors import InputError
-from mixai.features import BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract, offset_above_limit
+from mixai.analysis.features import (BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract,
+                                     offset_above_limit)
 from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
 from mixai.dsp.streaming import stage_pool
 from mixai.dsp.truepeak import TruePeakMeter
+from mixai.errors import InputError
+from mixai.io import audio as audio_io
 
 Progress = Callable[[float, str], None]
 
@@ -42,7 +44,7 @@ class Analysis:
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     clipped_runs: int = 0  # flat runs of CLIP_RUN or more equal samples at full scale (count_clipped_runs)
-    dc_offset: np.ndarray | None = None  # per channel, when above -60 dBFS (mixai.features.dc_offset)
+    dc_offset: np.ndarray | None = None  # per channel, when above -60 dBFS (mixai.analysis.features.dc_offset)
 
     @property
     def crest_factor_db(self) -> float:
@@ -237,4 +239,5 @@ def analyze_array(audio: np.ndarray, sample_rate: int, *, allow_silent: bool = F
     return acc.finish(allow_silent=allow_silent)
 
 
-__all__ = ["Analysis", "AnalysisAccumulator", "analyze", "analyze_array", "FEATURE_NAMES"]
+__all__ = ["Progress", "Analysis", "AnalysisAccumulator", "CLIP_LEVEL", "CLIP_RUN", "count_clipped_runs",
+           "analyze", "analyze_array", "FEATURE_NAMES"]
