@@ -22,13 +22,13 @@ _EXPORTS = {
     "master_file": "mixai.pipeline", "master_array": "mixai.pipeline", "suggest": "mixai.pipeline",
     "suggestion": "mixai.pipeline", "Suggestion": "mixai.pipeline",
     "MasterOptions": "mixai.pipeline", "MasterReport": "mixai.pipeline",
-    "Settings": "mixai.settings", "load_settings": "mixai.settings",
+    "Settings": "mixai.settings.schema", "load_settings": "mixai.settings.schema",
     "Features": "mixai.analysis.features", "extract": "mixai.analysis.features",
     "Model": "mixai.predict.onnx", "DspPredictor": "mixai.predict.dsp",
     "Target": "mixai.predict", "get_predictor": "mixai.predict", "resolve_target": "mixai.predict",
     "MixaiError": "mixai.errors", "InputError": "mixai.errors", "OutputError": "mixai.errors",
     "ParameterError": "mixai.errors", "ModelError": "mixai.errors",
-    "mix_files": "mixai.mix", "mix_arrays": "mixai.mix", "MixSettings": "mixai.stems",
+    "mix_files": "mixai.mix", "mix_arrays": "mixai.mix", "MixSettings": "mixai.settings.stems",
     "run_batch": "mixai.batch", "BatchConfig": "mixai.batch",
 }
 

@@ -119,7 +119,7 @@ class _ProgressBar:
 def cmd_master(args: argparse.Namespace) -> int:
     from mixai.errors import ParameterError
     from mixai.pipeline import master_file
-    from mixai.settings import load_settings
+    from mixai.settings.schema import load_settings
 
     if not args.dry_run and not args.output:
         raise ParameterError("master needs -o/--output (or --dry-run)")

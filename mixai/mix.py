@@ -4,7 +4,7 @@
    rates are resampled to the highest one (a warning says so), different lengths are padded with
    silence at the end.
 2. **Analyse.** Per stem: BS.1770 loudness and the feature vector of :mod:`mixai.analysis.features`; its role
-   from the file name or, when the name says nothing, from its sound (:mod:`mixai.stems`). The plain
+   from the file name or, when the name says nothing, from its sound (:mod:`mixai.settings.stems`). The plain
    sum of the stems gives the mix context.
 3. **Predict.** The stem network (``models/mixai-stems.onnx``) predicts, per stem, the loudness the
    stem should have relative to the mix, corrective EQ, compression, pan (used for mono stems;
@@ -17,7 +17,7 @@
    :class:`~mixai.pipeline.MasterOptions` as ``mixai master`` (loudness target, true-peak ceiling),
    and is written atomically (never over an input).
 
-Everything chosen is a :class:`~mixai.stems.MixSettings`, which ``--save-settings`` writes and
+Everything chosen is a :class:`~mixai.settings.stems.MixSettings`, which ``--save-settings`` writes and
 ``--settings`` applies (no analysis or prediction then: the same stems give the same output).
 """
 
@@ -39,8 +39,8 @@ from mixai.dsp.chain import REFERENCE_LUFS, build_boards
 from mixai.errors import InputError, ModelError, OutputError, ParameterError
 from mixai.io.atomic import write_text_atomic
 from mixai.pipeline import MasterOptions, MasterReport, master_array
-from mixai.settings import Settings
-from mixai.stems import (ROLES, STEM_OUTPUT_NAMES, MixSettings, ReverbBus, StemEntry, StemSettings,
+from mixai.settings.schema import Settings
+from mixai.settings.stems import (ROLES, STEM_OUTPUT_NAMES, MixSettings, ReverbBus, StemEntry, StemSettings,
                          compressor_for, decode_outputs, eq_from_gains, load_mix_settings, model_input,
                          model_input_names, role_from_name, role_from_sound, stem_output_metadata)
 
@@ -209,7 +209,7 @@ def default_stems_model_path() -> Path | None:
 
 
 class StemModel:
-    """The exported stem network: rows of :func:`mixai.stems.model_input` -> [0, 1] outputs.
+    """The exported stem network: rows of :func:`mixai.settings.stems.model_input` -> [0, 1] outputs.
 
     Refuses a file whose metadata (kind, feature version and names, input names, output schema)
     does not match this code.

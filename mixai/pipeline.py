@@ -34,8 +34,9 @@ from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
 from mixai.dsp.streaming import SUB_BLOCK, GroupReducer, stage_pool
 from mixai.dsp.truepeak import TruePeakDetector, TruePeakMeter
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
-from mixai.presets import DEFAULT_PRESET, get_preset
-from mixai.settings import Output, Settings, scale_settings
+from mixai.settings.presets import DEFAULT_PRESET, get_preset
+from mixai.settings.scaling import scale_settings
+from mixai.settings.schema import Output, Settings
 
 LOUDNESS_TOLERANCE_LU = 0.1
 ENVELOPE_HEADROOM_DB = 12.0  # how far above the expected make-up gain the peak envelope stays exact

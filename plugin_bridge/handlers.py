@@ -55,13 +55,13 @@ class BadRequest(Exception):
 
 
 def _output_ranges() -> dict[str, tuple[float, float]]:
-    from mixai.settings import Output
+    from mixai.settings.schema import Output
 
     return {f.name: f.metadata["range"] for f in dataclasses.fields(Output) if "range" in f.metadata}
 
 
 def _presets() -> dict[str, Any]:
-    from mixai.presets import PRESETS
+    from mixai.settings.presets import PRESETS
 
     return PRESETS
 
@@ -562,7 +562,7 @@ class Bridge:
         if job.kind in ("master", "mix"):
             return [(to, f"{PREFIX}/done", (job.id, payload["output"], to_json(payload["report"])))]
         if job.kind == "apply":
-            from mixai.settings import Settings
+            from mixai.settings.schema import Settings
 
             x = job.extra
             settings = Settings.from_dict(payload["settings"])

@@ -581,7 +581,7 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
         return {"analysis": analyze(path).to_dict()}
     if kind in ("suggest", "apply"):
         if params.get("settings_file"):
-            from mixai.settings import load_settings
+            from mixai.settings.schema import load_settings
 
             settings = load_settings(guard.input_file(params["settings_file"]))
             return {"settings": settings.to_dict(), "input_lufs": params.get("input_lufs")}

@@ -14,7 +14,7 @@ from mixai import cli
 from mixai.io.audio import load, save
 from mixai.errors import InputError, ModelError, ParameterError
 from mixai.pipeline import MasterOptions
-from mixai.stems import MixSettings, role_from_name, role_from_sound
+from mixai.settings.stems import MixSettings, role_from_name, role_from_sound
 
 SR = 44100
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixai.dsp.loudness import db_to_gain
-from mixai.settings import HIGHPASS_OFF_HZ, Settings
+from mixai.settings.schema import HIGHPASS_OFF_HZ, Settings
 
 # The chain works on audio normalised to this loudness, so compressor thresholds mean the same thing
 # on every track whatever level it arrived at.

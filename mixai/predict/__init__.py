@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from mixai.errors import ParameterError
 from mixai.analysis.features import Features
-from mixai.settings import Output, Settings
+from mixai.settings.schema import Output, Settings
 
 PREDICTOR_NAMES = ("onnx", "dsp")
 DEFAULT_PROFILE = "default"

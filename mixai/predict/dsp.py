@@ -12,8 +12,8 @@ import numpy as np
 from mixai.dsp.chain import REFERENCE_LUFS
 from mixai.analysis.features import BAND_EDGES_HZ, Features
 from mixai.predict import Target
-from mixai.settings import (EQ, Compressor, HighShelf, LowShelf, Output, Peak, Reverb, Settings,
-                            Stereo)
+from mixai.settings.schema import (EQ, Compressor, HighShelf, LowShelf, Output, Peak, Reverb, Settings,
+                                   Stereo)
 
 MAX_EQ_DB = 9.0
 _CENTRES = np.sqrt(np.array(BAND_EDGES_HZ[:-1]) * np.array(BAND_EDGES_HZ[1:]))

@@ -18,7 +18,8 @@ from mixai.errors import ModelError
 from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION, Features
 from mixai.predict import Target
 from mixai.predict.domain import InputDomain
-from mixai.settings import PARAMETERS, SCHEMA_VERSION, Output, Settings, scale_settings, snap_to_neutral
+from mixai.settings.scaling import scale_settings, snap_to_neutral
+from mixai.settings.schema import PARAMETERS, SCHEMA_VERSION, Output, Settings
 
 MODEL_FILENAME = "mixai-master.onnx"
 MODEL_ENV = "MIXAI_MODEL"

@@ -25,13 +25,15 @@ SCHEMA_VERSION = 1
 T = TypeVar("T")
 
 
-def _param(default: float, low: float, high: float, scale: str = "lin", doc: str = "") -> Any:
-    """A numeric field with its allowed range and its [0, 1] mapping."""
+def ranged_field(default: float, low: float, high: float, scale: str = "lin", doc: str = "") -> Any:
+    """A numeric dataclass field with its allowed range and its [0, 1] mapping (checked by
+    :class:`Validated`, walked by :data:`PARAMETERS`)."""
     return field(default=default, metadata={"range": (low, high), "scale": scale, "doc": doc})
 
 
-class _Validated:
-    """Checks every ranged field when the object is built (not with ``assert``: it survives ``-O``)."""
+class Validated:
+    """Base of the settings dataclasses: checks every :func:`ranged_field` when the object is built
+    (not with ``assert``: it survives ``-O``)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
@@ -51,52 +53,56 @@ class _Validated:
 
 
 @dataclass(frozen=True)
-class LowShelf(_Validated):
-    freq_hz: float = _param(100.0, 30.0, 400.0, "log")
-    gain_db: float = _param(0.0, -12.0, 12.0)
+class LowShelf(Validated):
+    freq_hz: float = ranged_field(100.0, 30.0, 400.0, "log")
+    gain_db: float = ranged_field(0.0, -12.0, 12.0)
 
 
 @dataclass(frozen=True)
-class HighShelf(_Validated):
-    freq_hz: float = _param(8000.0, 2000.0, 16000.0, "log")
-    gain_db: float = _param(0.0, -12.0, 12.0)
+class HighShelf(Validated):
+    freq_hz: float = ranged_field(8000.0, 2000.0, 16000.0, "log")
+    gain_db: float = ranged_field(0.0, -12.0, 12.0)
 
 
 @dataclass(frozen=True)
-class Peak(_Validated):
-    freq_hz: float = _param(1000.0, 60.0, 14000.0, "log")
-    gain_db: float = _param(0.0, -12.0, 12.0)
-    q: float = _param(1.0, 0.3, 6.0, "log")
+class Peak(Validated):
+    freq_hz: float = ranged_field(1000.0, 60.0, 14000.0, "log")
+    gain_db: float = ranged_field(0.0, -12.0, 12.0)
+    q: float = ranged_field(1.0, 0.3, 6.0, "log")
 
 
 @dataclass(frozen=True)
-class EQ(_Validated):
+class EQ(Validated):
     """High-pass, two shelves and three bell bands. A high-pass at its floor (10 Hz) is bypassed."""
 
-    highpass_hz: float = _param(10.0, 10.0, 300.0, "log", "10 Hz means off")
+    highpass_hz: float = ranged_field(10.0, 10.0, 300.0, "log", "10 Hz means off")
     low_shelf: LowShelf = field(default_factory=LowShelf)
     low_mid: Peak = field(default_factory=lambda: Peak(250.0, 0.0, 1.0))
     mid: Peak = field(default_factory=lambda: Peak(1000.0, 0.0, 1.0))
     high_mid: Peak = field(default_factory=lambda: Peak(4000.0, 0.0, 1.0))
     high_shelf: HighShelf = field(default_factory=HighShelf)
 
+    def bands(self) -> tuple[tuple[str, LowShelf | Peak | HighShelf], ...]:
+        """(name, band) for the five bands, low to high, in :data:`EQ_BAND_NAMES` order."""
+        return tuple((name, getattr(self, name)) for name in EQ_BAND_NAMES)
+
     @property
     def is_neutral(self) -> bool:
-        bands = (self.low_shelf, self.low_mid, self.mid, self.high_mid, self.high_shelf)
-        return self.highpass_hz <= HIGHPASS_OFF_HZ and all(b.gain_db == 0.0 for b in bands)
+        return self.highpass_hz <= HIGHPASS_OFF_HZ and all(b.gain_db == 0.0 for _, b in self.bands())
 
 
 HIGHPASS_OFF_HZ = 10.0
+EQ_BAND_NAMES = ("low_shelf", "low_mid", "mid", "high_mid", "high_shelf")
 
 
 @dataclass(frozen=True)
-class Compressor(_Validated):
+class Compressor(Validated):
     """Thresholds are relative to the working reference level (the chain input sits at -20 LUFS)."""
 
-    threshold_db: float = _param(0.0, -40.0, 0.0)
-    ratio: float = _param(1.0, 1.0, 10.0, "log", "1 means off")
-    attack_ms: float = _param(10.0, 0.5, 100.0, "log")
-    release_ms: float = _param(150.0, 20.0, 1000.0, "log")
+    threshold_db: float = ranged_field(0.0, -40.0, 0.0)
+    ratio: float = ranged_field(1.0, 1.0, 10.0, "log", "1 means off")
+    attack_ms: float = ranged_field(10.0, 0.5, 100.0, "log")
+    release_ms: float = ranged_field(150.0, 20.0, 1000.0, "log")
 
     @property
     def is_neutral(self) -> bool:
@@ -104,10 +110,10 @@ class Compressor(_Validated):
 
 
 @dataclass(frozen=True)
-class Stereo(_Validated):
+class Stereo(Validated):
     """Mid/side width: 0 folds to mono, 1 leaves the image alone, 2 doubles the side signal."""
 
-    width: float = _param(1.0, 0.0, 2.0)
+    width: float = ranged_field(1.0, 0.0, 2.0)
 
     @property
     def is_neutral(self) -> bool:
@@ -115,12 +121,12 @@ class Stereo(_Validated):
 
 
 @dataclass(frozen=True)
-class Reverb(_Validated):
+class Reverb(Validated):
     """A send-style room: ``wet`` is the level of the reverb added to the untouched dry signal."""
 
-    wet: float = _param(0.0, 0.0, 0.5, "lin", "0 means off")
-    room_size: float = _param(0.5, 0.0, 1.0)
-    damping: float = _param(0.5, 0.0, 1.0)
+    wet: float = ranged_field(0.0, 0.0, 0.5, "lin", "0 means off")
+    room_size: float = ranged_field(0.5, 0.0, 1.0)
+    damping: float = ranged_field(0.5, 0.0, 1.0)
 
     @property
     def is_neutral(self) -> bool:
@@ -128,12 +134,12 @@ class Reverb(_Validated):
 
 
 @dataclass(frozen=True)
-class Output(_Validated):
+class Output(Validated):
     """The loudness stage: gain to the target, then a true-peak limiter that holds the ceiling."""
 
-    target_lufs: float = _param(-14.0, -40.0, -5.0)
-    ceiling_dbtp: float = _param(-1.0, -9.0, 0.0)
-    limiter_release_ms: float = _param(80.0, 5.0, 1000.0, "log")
+    target_lufs: float = ranged_field(-14.0, -40.0, -5.0)
+    ceiling_dbtp: float = ranged_field(-1.0, -9.0, 0.0)
+    limiter_release_ms: float = ranged_field(80.0, 5.0, 1000.0, "log")
 
 
 # Sections the predictors produce; ``output`` comes from the user (target, preset) instead.
@@ -171,7 +177,7 @@ class Settings:
         if version != SCHEMA_VERSION:
             raise ParameterError(
                 f"settings schema_version is {version!r}; this mixai reads version {SCHEMA_VERSION}")
-        return _build(cls, data, "settings")
+        return section_from_dict(cls, data, "settings")
 
     @classmethod
     def from_json(cls, text: str) -> "Settings":
@@ -254,7 +260,10 @@ def _get_path(obj: Any, dotted: str) -> float:
     return float(obj)
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+def section_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
+    """A settings dataclass ``cls`` from a JSON object, strictly: unknown keys and out-of-range
+    values raise :class:`ParameterError` naming the place (``where``, e.g. ``settings.eq``); missing
+    fields (and fields of nested sections) keep their defaults."""
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
@@ -272,7 +281,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             unknown_inner = sorted(set(value) - set(base))
             if unknown_inner:
                 raise ParameterError(f"unknown key {where}.{name}.{unknown_inner[0]}")
-            kwargs[name] = _build(type(current), base, f"{where}.{name}")
+            kwargs[name] = section_from_dict(type(current), base, f"{where}.{name}")
         else:
             kwargs[name] = value
     try:
@@ -289,7 +298,7 @@ def _from_flat(values: dict[str, float]) -> Settings:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
-    return _build(Settings, nested, "settings")
+    return section_from_dict(Settings, nested, "settings")
 
 
 PARAMETERS: tuple[ParameterSpec, ...] = _section_specs()
@@ -327,50 +336,7 @@ def load_settings(path: str) -> Settings:
     return load_json_file(path, Settings.from_json)
 
 
-def scale_settings(settings: Settings, amount: float) -> Settings:
-    """Move ``amount`` of the way from neutral to ``settings`` (0 = untouched, 1 = as predicted).
-
-    Interpolates in the units an engineer thinks in: dB gains and the compressor ratio (in log),
-    width and reverb level linearly; frequencies, Q and times keep their predicted values.
-    """
-    if not 0.0 <= amount <= 1.0:
-        raise ParameterError(f"amount = {amount:g} is outside the allowed range [0, 1]")
-    eq = settings.eq
-
-    def band(b: Any) -> Any:
-        return dataclasses.replace(b, gain_db=b.gain_db * amount)
-
-    new_eq = dataclasses.replace(
-        eq, highpass_hz=float(HIGHPASS_OFF_HZ * (eq.highpass_hz / HIGHPASS_OFF_HZ) ** amount),
-        low_shelf=band(eq.low_shelf), low_mid=band(eq.low_mid), mid=band(eq.mid),
-        high_mid=band(eq.high_mid), high_shelf=band(eq.high_shelf))
-    comp = dataclasses.replace(settings.compressor, ratio=float(settings.compressor.ratio ** amount))
-    stereo = Stereo(width=1.0 + (settings.stereo.width - 1.0) * amount)
-    reverb = dataclasses.replace(settings.reverb, wet=settings.reverb.wet * amount)
-    return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)
-
-
-# Below these, a stage changes nothing audible: predictions this close to neutral switch it off.
-NEUTRAL_SNAP = {"gain_db": 0.1, "ratio": 1.05, "wet": 0.01, "width": 0.02, "highpass_hz": 12.0}
-
-
-def snap_to_neutral(settings: Settings) -> Settings:
-    """Turn stages whose predicted effect is inaudible fully off (a network rarely outputs exact
-    zeros; a 1.002:1 compressor or a 0.3 % reverb would cost render time for nothing)."""
-    eq = settings.eq
-
-    def band(b: Any) -> Any:
-        return dataclasses.replace(b, gain_db=0.0) if abs(b.gain_db) < NEUTRAL_SNAP["gain_db"] else b
-
-    new_eq = dataclasses.replace(
-        eq, highpass_hz=HIGHPASS_OFF_HZ if eq.highpass_hz < NEUTRAL_SNAP["highpass_hz"] else eq.highpass_hz,
-        low_shelf=band(eq.low_shelf), low_mid=band(eq.low_mid), mid=band(eq.mid),
-        high_mid=band(eq.high_mid), high_shelf=band(eq.high_shelf))
-    comp = settings.compressor
-    if comp.ratio < NEUTRAL_SNAP["ratio"]:
-        comp = dataclasses.replace(comp, ratio=1.0)
-    stereo = Stereo(1.0) if abs(settings.stereo.width - 1.0) < NEUTRAL_SNAP["width"] else settings.stereo
-    reverb = settings.reverb
-    if reverb.wet < NEUTRAL_SNAP["wet"]:
-        reverb = dataclasses.replace(reverb, wet=0.0)
-    return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)
+__all__ = ["SCHEMA_VERSION", "ranged_field", "Validated", "LowShelf", "HighShelf", "Peak", "EQ", "HIGHPASS_OFF_HZ",
+           "EQ_BAND_NAMES", "Compressor", "Stereo", "Reverb", "Output", "PREDICTED_SECTIONS", "Settings",
+           "ParameterSpec", "section_from_dict", "PARAMETERS", "PARAMETER_NAMES", "neutral_settings", "parse_json",
+           "load_json_file", "load_settings"]
