@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup setup-test system-deps bench clean
+.PHONY: demo test setup setup-test system-deps corpus bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ demo: setup
 	$(VENV)/bin/mixai analyze examples/example.master.wav > examples/example.master.analysis.json
 	$(PY) examples/make_demo.py compare examples/example.wav examples/example.master.wav
 	@echo "mastered: examples/example.master.wav (settings: examples/example.settings.json)"
+
+# The recorded-music corpus (not needed by demo or test): install the packages, re-measure the
+# catalogue (mixai/training/corpus/recorded.json) and cut the excerpt corpus into data/recorded.
+corpus: setup-test
+	bash scripts/install-corpus.sh
+	$(PY) -m mixai.training.corpus catalogue
+	$(PY) -m mixai.training.corpus excerpts --out data/recorded
 
 test: setup-test
 	$(PY) -m pytest -q

@@ -1,7 +1,7 @@
 """Evaluate stem mixing on held-out rendered songs whose stems were scrambled.
 
 For every piece of the corpus' **test** split: the stems (which sum to the balanced mix) are
-damaged with :func:`mixai.training.stem_damage.damage_song` (levels +-12 dB, EQ +-6 dB on five bands,
+damaged with :func:`mixai.training.stems.damage.damage_song` (levels +-12 dB, EQ +-6 dB on five bands,
 over-compression or gain riding, 30 % folded to mono; seeded per piece), then mixed by
 
 * ``mixai mix`` (the stem ONNX model; the in-memory twin of ``mixai mix``, :func:`mixai.mix.mix_arrays`),
@@ -51,8 +51,8 @@ def evaluate_piece(args: tuple[str, str | None, bool]) -> dict:
     from mixai.metrics import mel_spectral_distance
     from mixai.mix import mix_arrays
     from mixai.pipeline import MasterOptions
-    from mixai.training.stem_damage import damage_song, stereo
-    from mixai.training.stem_dataset import balanced_rel_db, load_piece
+    from mixai.training.stems.damage import damage_song, stereo
+    from mixai.training.stems.dataset import balanced_rel_db, load_piece
 
     piece_dir, model_path, ablations = args
     piece = Path(piece_dir)
@@ -129,7 +129,7 @@ def evaluate_piece(args: tuple[str, str | None, bool]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
-    from mixai.training.data import iter_pieces
+    from mixai.training.corpus.layout import iter_pieces
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default="data/corpus")

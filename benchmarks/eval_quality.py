@@ -3,7 +3,7 @@ Matchering, and the oracle. A thin front end to :mod:`mixai.training.evaluate` (
 
     python benchmarks/eval_quality.py [--split test] [--jobs 2] [--json results.json]
 
-Needs the corpus (``python -m mixai.training.data --out data/corpus --seed 0 --pieces 300 --seconds 30``)
+Needs the corpus (``python -m mixai.training.corpus.rendered --out data/corpus --seed 0 --pieces 300 --seconds 30``)
 and Matchering (``pip install matchering``).
 """
 

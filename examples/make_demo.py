@@ -1,7 +1,7 @@
 """The demo's input, and a measure of what mastering it did.
 
 ``examples/reel.clean.flac`` is 16 s of a balanced mix: "Paine's Reel" (Ryan's Mammoth Collection,
-1883, public domain, via music21's corpus) arranged by ``mixai.training.data`` with generated drums
+1883, public domain, via music21's corpus) arranged by ``mixai.training.corpus.rendered`` with generated drums
 and bass, rendered with FluidSynth and the FluidR3 GM soundfont (MIT licence). It is a piece of the
 model's held-out test split: the network never saw it.
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from mixai.audio import load, save
 from mixai.settings import EQ, HighShelf, LowShelf, Peak
-from mixai.training.damage import Damage
+from mixai.training.master.damage import Damage
 
 CLEAN = Path(__file__).resolve().parent / "reel.clean.flac"
 

@@ -75,7 +75,7 @@ def _eq_curve_of_prediction(audio: np.ndarray):
     from mixai.features import extract
     from mixai.predict import load_profile
     from mixai.predict.onnx import Model
-    from mixai.training.train import MEL_CURVE_HZ, eq_response_db
+    from mixai.training.master.model import MEL_CURVE_HZ, eq_response_db
 
     import material
 

@@ -37,7 +37,7 @@ def test_loudness_offset_predicts_the_normalised_output():
     from mixai.features import extract
     from mixai.pipeline import MasterOptions, master_array
     from mixai.settings import Settings
-    from mixai.training.train import MEL_CURVE_HZ, eq_response_db, loudness_shares
+    from mixai.training.master.model import MEL_CURVE_HZ, eq_response_db, loudness_shares
 
     audio = material.band_loop(8.0)
     rate = material.SR
@@ -64,7 +64,7 @@ def test_loudness_offset_predicts_the_normalised_output():
 
 
 def test_loss_is_zero_for_the_label_and_grows_with_the_error():
-    from mixai.training.train import loudness_response_loss, loudness_shares
+    from mixai.training.master.model import loudness_response_loss, loudness_shares
 
     label = _eq_vector(low=-4.0, high=6.0)
     features = np.zeros((1, 24), np.float32) - 20.0
@@ -77,12 +77,13 @@ def test_loss_is_zero_for_the_label_and_grows_with_the_error():
 
 
 def test_profile_copies_only_where_the_label_does_not_need_the_reference():
-    from mixai.training.train import _index, with_profile_copies
+    from mixai.training.master.model import label_index
+    from mixai.training.master.train import with_profile_copies
 
     rng = np.random.default_rng(0)
     n = 6
     label = rng.random((n, 22)).astype(np.float32)
-    label[:, _index("reverb.wet")] = [0, 0, 0.3, 0, 0, 0]  # row 2: "too little reverb", needs its reference
+    label[:, label_index("reverb.wet")] = [0, 0, 0.3, 0, 0, 0]  # row 2: "too little reverb", needs its reference
     split = {"audio": rng.random((n, 24)).astype(np.float32), "target": rng.random((n, 24)).astype(np.float32),
              "label": label, "mode": np.array([0, 1, 1, 2, 2, 0]), "piece": np.arange(n)}
     profile = np.full(24, -7.0, np.float32)
@@ -98,7 +99,7 @@ def test_profile_copies_only_where_the_label_does_not_need_the_reference():
 
 
 def _fake_split(path, rng, n: int, pieces: int) -> None:
-    """A dataset file in the layout of ``mixai.training.dataset`` (values random, shapes real)."""
+    """A dataset file in the layout of ``mixai.training.master.dataset`` (values random, shapes real)."""
     np.savez(path, audio=rng.normal(-10, 3, (n, 24)).astype(np.float32),
              target=rng.normal(-10, 3, (n, 24)).astype(np.float32), label=rng.random((n, 22)).astype(np.float32),
              mode=rng.integers(0, 3, n), piece=rng.integers(0, pieces, n), pieces=np.array(pieces))
@@ -110,7 +111,7 @@ def test_train_command_exports_a_model_that_records_its_datasets(tmp_path):
     import json
 
     from mixai.predict.onnx import Model
-    from mixai.training.train import main
+    from mixai.training.master.train import main
 
     rng = np.random.default_rng(0)
     (tmp_path / "main").mkdir()
@@ -125,7 +126,7 @@ def test_train_command_exports_a_model_that_records_its_datasets(tmp_path):
         assert int(meta["training_examples"]) == 70 and int(meta["training_pieces"]) == pieces
         assert [d["examples"] for d in json.loads(meta["training_datasets"])] == [40, 30]
         # the input domain is the train inputs': 99 % of them lie inside it, a far-off input does not
-        from mixai.training.dataset import load_split
+        from mixai.training.master.dataset import load_split
 
         rows = np.concatenate([load_split(tmp_path / "main" / "train.npz")["audio"],
                                load_split(tmp_path / "more.npz")["audio"]])
@@ -144,8 +145,8 @@ def test_timbre_shift_changes_the_clean_mix_not_the_damage(tmp_path):
 
     from mixai.features import BAND_EDGES_HZ, extract
     from mixai.predict import load_profile
-    from mixai.training.damage import apply_eq, sample_timbre
-    from mixai.training.dataset import TIMBRE_STREAM, DatasetConfig, example_rng, piece_examples
+    from mixai.training.master.damage import apply_eq, sample_timbre
+    from mixai.training.master.dataset import TIMBRE_STREAM, DatasetConfig, example_rng, piece_examples
 
     piece = tmp_path / "train" / "p0"
     piece.mkdir(parents=True)

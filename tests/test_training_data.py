@@ -15,7 +15,7 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
-from mixai.training import data
+from mixai.training.corpus import rendered as data
 
 pytestmark = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or not data.DEFAULT_SOUNDFONT.is_file(),

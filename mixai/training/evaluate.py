@@ -3,7 +3,7 @@
 For every piece of the split (``test`` by default; use ``--split val`` for model choices, with
 ``--damage-seeds 4`` to judge on four damages per piece):
 
-1. draw one damage with :func:`mixai.training.damage.sample_damage` from a generator seeded by
+1. draw one damage with :func:`mixai.training.master.damage.sample_damage` from a generator seeded by
    ``(seed + 1000, split, piece)`` and render it over the whole clean mix;
 2. master the damaged mix with each system to -14 LUFS (same limiter for all):
 
@@ -64,20 +64,20 @@ def _matchering(damaged: np.ndarray, reference: np.ndarray, rate: int, tmp: str)
 
 
 def evaluate_piece(args: tuple) -> dict:
-    corpus, split, index, mix_path, ref_path, model_path, seed, systems, undamaged = args
+    corpus, split, index, mix_path, ref_path, model_path, seed, systems, undamaged, damage_kind = args
     from mixai.features import extract
     from mixai.pipeline import MasterOptions, master_array
     from mixai.predict import Target
     from mixai.predict.onnx import Model
     from mixai.settings import neutral_settings
-    from mixai.training.damage import Damage, sample_damage
-    from mixai.training.dataset import example_rng
-    from mixai.training.profiles import load_mix
+    from mixai.training.master.damage import SAMPLERS, Damage
+    from mixai.training.master.dataset import example_rng
+    from mixai.training.master.profiles import load_mix
 
     clean, rate = load_mix(mix_path)
     reference, _ = load_mix(ref_path)
     rng = example_rng(seed + 1000, split, index, 0)
-    damage = Damage() if undamaged else sample_damage(rng, clean, rate)
+    damage = Damage() if undamaged else SAMPLERS[damage_kind](rng, clean, rate)
     damaged, threshold = damage.apply(clean, rate)
     options = MasterOptions(target_lufs=TARGET_LUFS)
     neutral = neutral_settings()
@@ -88,7 +88,9 @@ def evaluate_piece(args: tuple) -> dict:
     truth = loudness_only(clean)
     model = Model(model_path) if model_path else None
     ref_target = Target(f"reference:{Path(ref_path).parent.name}", extract(reference, rate), is_reference=True)
-    result = {"piece": Path(mix_path).parent.name, "damage_seed": seed, "damage": damage.describe(), "metrics": {}, "seconds": {}}
+    result = {"piece": Path(mix_path).parent.name, "damage_seed": seed, "damage": damage.describe(),
+              "reference": "same recording" if Path(ref_path).name == "reference.wav" else "another piece",
+              "metrics": {}, "seconds": {}}
 
     def render(system: str) -> np.ndarray | None:
         if system == "unprocessed":
@@ -132,6 +134,22 @@ def summarise(results: list[dict], systems: tuple[str, ...] = SYSTEMS) -> dict[s
     return table
 
 
+def harm_table(results: list[dict], systems: tuple[str, ...] = SYSTEMS, baseline: str = "unprocessed"
+               ) -> dict[str, dict[str, float]]:
+    """Per system: median MSD, and the share of cases it leaves *further* from the clean mix than
+    ``baseline`` does (do no harm), over the cases every system mastered."""
+    results = [r for r in results if not r.get("errors") and baseline in r["metrics"]]
+    out = {}
+    for system in systems:
+        rows = [(r["metrics"][system]["msd"], r["metrics"][baseline]["msd"]) for r in results
+                if system in r["metrics"]]
+        if rows:
+            msd, base = np.array(rows).T
+            out[system] = {"median_msd": float(np.median(msd)), "worse": int((msd > base + 1e-6).sum()),
+                           "cases": len(rows), "ratio_of_mean": float(msd.mean() / max(base.mean(), 1e-12))}
+    return out
+
+
 def failed_cases(results: list[dict]) -> list[str]:
     """One line per case that some system could not master; such cases are left out of the means."""
     return [f"{r['piece']} (damage seed {r['damage_seed']}, {r['damage']}): "
@@ -151,21 +169,23 @@ def markdown_table(table: dict[str, dict[str, float]]) -> str:
 
 def run(corpus: str, split: str, model_path: str | None, *, seed: int = 0, jobs: int = 2, limit: int | None = None,
         systems: tuple[str, ...] = SYSTEMS, damage_seeds: int = 1, progress: bool = True,
-        undamaged: bool = False) -> list[dict]:
+        undamaged: bool = False, damage: str = "synthetic") -> list[dict]:
     """Per-case results; ``undamaged`` masters the clean mixes themselves (what a system does to
-    material that needs nothing: every change is harm)."""
+    material that needs nothing: every change is harm). ``damage`` names the sampler
+    (:data:`mixai.training.master.damage.SAMPLERS`)."""
     from tqdm import tqdm
 
-    from mixai.training.data import iter_pieces
+    from mixai.training.corpus.layout import iter_pieces, reference_of
 
     pieces = [mix for mix, _ in iter_pieces(corpus, split)]
     if limit:
         pieces = pieces[:limit]
     n = len(pieces)
-    # The reference of piece i is piece i + n // 2: a different piece, fixed by the split's order.
+    # The reference of piece i is another excerpt of the same recording where the corpus has one
+    # (recorded corpora), else piece i + n // 2: a different piece, fixed by the split's order.
     # Damage seed k of piece i is drawn with seed + k: more cases from a small (val) split.
-    tasks = [(corpus, split, i, str(p), str(pieces[(i + max(1, n // 2)) % n]), model_path, seed + k, systems,
-              undamaged)
+    references = [str(reference_of(p) or pieces[(i + max(1, n // 2)) % n]) for i, p in enumerate(pieces)]
+    tasks = [(corpus, split, i, str(p), references[i], model_path, seed + k, systems, undamaged, damage)
              for k in range(damage_seeds) for i, p in enumerate(pieces)]
     if jobs > 1:
         import multiprocessing
@@ -190,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N pieces")
     parser.add_argument("--damage-seeds", type=int, default=1, help="damages per piece (seeds SEED..SEED+N-1)")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument("--damage", default="synthetic", choices=("synthetic", "master"),
+                        help="damage sampler: synthetic (chain-shaped, +-12 dB) or master (the faults of real "
+                             "masters: tilt, resonances, mud, harshness, boom, thin, dull, stereo, "
+                             "over-compression, a lossy low-pass)")
     parser.add_argument("--json", default=None, help="write per-piece results here")
     parser.add_argument("--undamaged", action="store_true",
                         help="master the clean mixes themselves: how far each system moves material that "
@@ -198,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     results = run(args.corpus, args.split, args.model if Path(args.model).is_file() else None, seed=args.seed,
                   jobs=args.jobs, limit=args.limit, systems=tuple(args.systems),
-                  damage_seeds=args.damage_seeds, undamaged=args.undamaged)
+                  damage_seeds=args.damage_seeds, undamaged=args.undamaged, damage=args.damage)
     table = summarise(results, tuple(args.systems))
     if args.json:
         Path(args.json).write_text(json.dumps({"split": args.split, "seed": args.seed, "table": table,
@@ -206,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(results)} {args.split} cases ({args.damage_seeds} damage(s) per piece), "
           f"{time.perf_counter() - began:.0f} s")
     print(markdown_table(table))
+    for system, row in harm_table(results, tuple(args.systems)).items():
+        print(f"  {system}: median MSD {row['median_msd']:.3f}, mean {row['ratio_of_mean']:.2f}x unprocessed, "
+              f"worse than unprocessed on {row['worse']} of {row['cases']}")
     failed = failed_cases(results)
     if failed:
         print(f"{len(failed)} case(s) left out, a system could not master them:")

@@ -36,7 +36,7 @@ the wall time, never the bytes (WAV files are written without timestamps).
 
 Usage::
 
-    python -m mixai.training.data --out data/corpus --seed 0 --pieces 300 --seconds 30 --jobs 2
+    python -m mixai.training.corpus.rendered --out data/corpus --seed 0 --pieces 300 --seconds 30 --jobs 2
 
 Cost, measured on a 2-core container with ``--jobs 2`` (about 1 GB of RAM in all):
 
@@ -96,6 +96,7 @@ from pathlib import Path
 import numpy as np
 
 from mixai.errors import MixaiError
+from mixai.training.corpus.layout import iter_pieces  # noqa: F401  (re-exported: the corpus reader lives there)
 
 SAMPLE_RATE = 44100
 TICKS_PER_QUARTER = 960
@@ -1483,27 +1484,6 @@ def generate(out_dir: str | Path, *, seed: int, pieces: int, seconds: float, job
     return results
 
 
-def iter_pieces(directory: str | Path, split: str) -> list[tuple[Path, dict[str, Path]]]:
-    """(mix path, {stem name: stem path}) for every piece of a split, in index order.
-
-    Stem names are roles, with ``_2``, ``_3``... when a role has several stems; the role is
-    ``name.split('_')[0]``.
-    """
-    root = Path(directory)
-    index_path = root / "index.json"
-    if not index_path.is_file():
-        raise DataGenerationError(f"{index_path} not found; generate the corpus with python -m mixai.training.data")
-    index = json.loads(index_path.read_text())
-    if split not in index["splits"]:
-        raise DataGenerationError(f"unknown split {split!r}; expected one of {', '.join(index['splits'])}")
-    out = []
-    for piece_id in index["splits"][split]:
-        piece = root / split / piece_id
-        stems = {p.stem: p for p in sorted((piece / "stems").glob("*.wav"))}
-        out.append((piece / "mix.wav", stems))
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
@@ -1511,7 +1491,7 @@ def iter_pieces(directory: str | Path, split: str) -> list[tuple[Path, dict[str,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mixai.training.data",
+        prog="python -m mixai.training.corpus.rendered",
         description=(
             "Render multi-instrument training pieces from music21's offline corpus with fluidsynth, "
             "keeping per-instrument stems that sum exactly to the mix. Output: OUT/index.json and "

@@ -64,6 +64,7 @@ class Damage:
     reverb: Reverb = field(default_factory=Reverb)            # added reverb (too much)
     clean_reverb: Reverb = field(default_factory=Reverb)      # reverb of the clean version (too little)
     level_db: float = 0.0
+    lowpass_hz: float | None = None     # a lossy encoder's band limit (cannot be undone: no label)
 
     # ---------------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -81,6 +82,8 @@ class Damage:
             parts.append(f"reverb +{self.reverb.wet:.2f}")
         if self.clean_reverb.wet:
             parts.append(f"reverb missing {self.clean_reverb.wet:.2f}")
+        if self.lowpass_hz:
+            parts.append(f"low-pass {self.lowpass_hz / 1000:.1f} kHz")
         return "; ".join(parts) or "none"
 
     def clean_version(self, clean: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -97,7 +100,7 @@ class Damage:
         The threshold is returned here because it depends on the damaged audio's loudness.
         """
         x = np.atleast_2d(np.asarray(clean, dtype=np.float32))
-        to_ref = REFERENCE_LUFS - (_lufs(x, sample_rate) if clean_lufs is None else clean_lufs)
+        to_ref = REFERENCE_LUFS - (level_lufs(x, sample_rate) if clean_lufs is None else clean_lufs)
         x = x * np.float32(10 ** (to_ref / 20))
         x = apply_width(x, self.width)
         if self.expand is not None:
@@ -109,13 +112,15 @@ class Damage:
             x = pb.Pedalboard([pb.Compressor(threshold_db=c.threshold_db, ratio=c.ratio, attack_ms=c.attack_ms,
                                              release_ms=c.release_ms)])(np.ascontiguousarray(x), sample_rate)
         x = apply_eq(x, sample_rate, self.eq)
+        if self.lowpass_hz:
+            x = band_limit(x, sample_rate, self.lowpass_hz)
         if self.reverb.wet:
             _, post = build_boards(Settings(reverb=self.reverb))
             x = post.process(np.ascontiguousarray(x, dtype=np.float32), sample_rate)
         x = np.asarray(x, dtype=np.float32) * np.float32(10 ** (self.level_db / 20))
         # The chain will gain the damaged audio by (REFERENCE - its loudness) before the compressor;
         # the expander ran at the working level scaled by level_db since.
-        chain_gain_db = REFERENCE_LUFS - _lufs(x, sample_rate)
+        chain_gain_db = REFERENCE_LUFS - level_lufs(x, sample_rate)
         threshold = (self.expand.threshold_db + chain_gain_db + self.level_db) if self.expand else 0.0
         return x, float(threshold)
 
@@ -142,7 +147,9 @@ class Damage:
                         reverb=self.clean_reverb if self.clean_reverb.wet else Reverb())
 
 
-def _lufs(x: np.ndarray, sample_rate: int) -> float:
+def level_lufs(x: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness (BS.1770, :func:`mixai.loudness.integrated_lufs`), -70 for silence, so
+    that level arithmetic on a silent excerpt stays finite."""
     value = integrated_lufs(x, sample_rate)
     return float(value) if np.isfinite(value) and value > -70 else -70.0
 
@@ -235,7 +242,7 @@ def sample_damage(rng: np.random.Generator, clean: np.ndarray, sample_rate: int,
     reverb the mix does not have: use it only where the target is that clean version itself.
     """
     x = np.atleast_2d(np.asarray(clean, dtype=np.float32))
-    level = _lufs(x, sample_rate) if clean_lufs is None else clean_lufs
+    level = level_lufs(x, sample_rate) if clean_lufs is None else clean_lufs
     x_ref = x * np.float32(10 ** ((REFERENCE_LUFS - level) / 20))
 
     def gain() -> float:
@@ -307,4 +314,109 @@ def apply_eq(x: np.ndarray, sample_rate: int, eq: EQ) -> np.ndarray:
     return np.asarray(pre.process(x, sample_rate), dtype=np.float32) if len(pre) else x
 
 
-__all__ = ["Damage", "Dynamics", "apply_eq", "sample_damage", "sample_timbre", "expand_inverse_of_compressor"]
+def band_limit(x: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.ndarray:
+    """A lossy encoder's low-pass: 8th-order Butterworth, zero phase, as MP3/AAC at low bit rates
+    cut the top octave. Nothing in the chain can bring it back (it is left out of the label)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if cutoff_hz >= 0.49 * sample_rate:
+        return np.asarray(x, dtype=np.float32)
+    sos = butter(4, cutoff_hz, btype="lowpass", fs=sample_rate, output="sos")  # 4th order, twice
+    return np.ascontiguousarray(sosfiltfilt(sos, x, axis=-1), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# What real bad masters have
+# ---------------------------------------------------------------------------------------------
+
+#: Named faults of real masters and how often each is drawn (independently; see
+#: :func:`sample_master_damage`). Gains are those an engineer hears as a problem, not the
+#: synthetic sampler's +-12 dB extremes.
+MASTER_FAULTS = {
+    "tilt": 0.30,           # the whole balance leans: low shelf and high shelf in opposite directions
+    "resonance": 0.20,      # one or two narrow peaks (room modes, ringing)
+    "mud": 0.20,            # too much 180-500 Hz
+    "harsh": 0.20,          # too much 2-5 kHz
+    "boom": 0.20,           # too much below 150 Hz
+    "thin": 0.10,           # too little below 200 Hz
+    "dull": 0.15,           # too little top end
+    "stereo": 0.25,         # too narrow or too wide
+    "over_compressed": 0.20,
+    "lossy": 0.10,          # an encoder's low-pass at 11-16 kHz
+}
+UNDAMAGED_PROBABILITY = 0.12  # a good master that only needs its level: the model must leave it alone
+
+
+def sample_master_damage(rng: np.random.Generator, clean: np.ndarray, sample_rate: int, *,
+                         clean_lufs: float | None = None) -> Damage:
+    """Draw the faults of a bad master of ``clean`` (:data:`MASTER_FAULTS`), at least one, or none
+    with probability :data:`UNDAMAGED_PROBABILITY`; always a level change of up to +-10 dB.
+
+    The EQ faults share the chain's five bands: shelves for tilt, boom (or a bell), thin and dull;
+    bells for resonances, mud and harshness. A fault whose band is already taken is dropped.
+    """
+    x = np.atleast_2d(np.asarray(clean, dtype=np.float32))
+    level = float(rng.uniform(-LEVEL_RANGE_DB, LEVEL_RANGE_DB))
+    if rng.random() < UNDAMAGED_PROBABILITY:
+        return Damage(level_db=level)
+    faults = [name for name, p in MASTER_FAULTS.items() if rng.random() < p]
+    if not faults:
+        faults = [str(rng.choice(list(MASTER_FAULTS)))]
+    low_shelf = high_shelf = None
+    peaks: list[Peak] = []
+
+    def db(low: float, high: float) -> float:
+        return float(round(rng.uniform(low, high), 2))
+
+    for fault in faults:
+        if fault == "tilt" and low_shelf is None and high_shelf is None:
+            g = db(2.0, 7.0) * (1 if rng.random() < 0.5 else -1)
+            low_shelf = LowShelf(freq_hz=_log_uniform(rng, 150.0, 400.0), gain_db=g)
+            high_shelf = HighShelf(freq_hz=_log_uniform(rng, 2000.0, 5000.0), gain_db=-g)
+        elif fault == "resonance":
+            for _ in range(int(rng.integers(1, 3))):
+                if len(peaks) < 3:
+                    peaks.append(Peak(freq_hz=_log_uniform(rng, 150.0, 8000.0), gain_db=db(4.0, 10.0),
+                                      q=_log_uniform(rng, 3.0, 6.0)))
+        elif fault == "mud" and len(peaks) < 3:
+            peaks.append(Peak(freq_hz=_log_uniform(rng, 180.0, 500.0), gain_db=db(3.0, 8.0),
+                              q=_log_uniform(rng, 0.7, 1.5)))
+        elif fault == "harsh" and len(peaks) < 3:
+            peaks.append(Peak(freq_hz=_log_uniform(rng, 2000.0, 5000.0), gain_db=db(3.0, 8.0),
+                              q=_log_uniform(rng, 0.8, 2.0)))
+        elif fault == "boom":
+            if low_shelf is None and rng.random() < 0.5:
+                low_shelf = LowShelf(freq_hz=_log_uniform(rng, 60.0, 150.0), gain_db=db(3.0, 9.0))
+            elif len(peaks) < 3:
+                peaks.append(Peak(freq_hz=_log_uniform(rng, 60.0, 120.0), gain_db=db(4.0, 9.0),
+                                  q=_log_uniform(rng, 0.7, 2.0)))
+        elif fault == "thin" and low_shelf is None:
+            low_shelf = LowShelf(freq_hz=_log_uniform(rng, 100.0, 250.0), gain_db=-db(3.0, 8.0))
+        elif fault == "dull" and high_shelf is None:
+            high_shelf = HighShelf(freq_hz=_log_uniform(rng, 3000.0, 8000.0), gain_db=-db(3.0, 8.0))
+    peaks += [Peak(freq_hz=1000.0, gain_db=0.0, q=1.0)] * (3 - len(peaks))
+    eq = EQ(low_shelf=low_shelf or LowShelf(), low_mid=peaks[0], mid=peaks[1], high_mid=peaks[2],
+            high_shelf=high_shelf or HighShelf())
+
+    width = 1.0
+    if "stereo" in faults and x.shape[0] == 2:
+        width = _log_uniform(rng, 0.4, 0.8) if rng.random() < 0.5 else _log_uniform(rng, 1.3, 1.8)
+    compress = None
+    if "over_compressed" in faults:
+        level_now = level_lufs(x, sample_rate) if clean_lufs is None else clean_lufs
+        x_ref = x * np.float32(10 ** ((REFERENCE_LUFS - level_now) / 20))
+        compress = Dynamics(threshold_db=_envelope_percentile_db(x_ref, sample_rate, rng.uniform(15, 50)),
+                            ratio=_log_uniform(rng, 3.0, 10.0), attack_ms=_log_uniform(rng, 0.5, 10.0),
+                            release_ms=_log_uniform(rng, 30.0, 250.0))
+    lowpass = _log_uniform(rng, 11000.0, 16000.0) if "lossy" in faults else None
+    return Damage(eq=eq, width=width, compress=compress, level_db=level, lowpass_hz=lowpass)
+
+
+#: The damage samplers by name: ``synthetic`` (the chain-shaped sampler, wide ranges) and ``master``
+#: (the faults of real masters).
+SAMPLERS = {"synthetic": sample_damage, "master": sample_master_damage}
+
+
+__all__ = ["Damage", "Dynamics", "MASTER_FAULTS", "SAMPLERS", "apply_eq", "band_limit", "level_lufs",
+           "sample_damage", "sample_master_damage", "sample_timbre", "expand_inverse_of_compressor"]
+

@@ -4,12 +4,12 @@ For every piece of a split, ``variants`` examples are drawn, each from its own g
 ``(seed, split, piece, variant)``, so the cache is the same whatever ``--jobs`` is:
 
 1. a random ``excerpt_seconds`` excerpt of the clean mix, with ``--timbre-db`` moved to another
-   clean balance (:func:`mixai.training.damage.sample_timbre`, drawn from a generator of its own);
-2. a damage (:func:`mixai.training.damage.sample_damage`) and its label (the inverse settings);
+   clean balance (:func:`mixai.training.master.damage.sample_timbre`, drawn from a generator of its own);
+2. a damage (:func:`mixai.training.master.damage.sample_damage`) and its label (the inverse settings);
 3. a target, one of three modes:
 
    * ``0`` reference-free (probability ``profile_fraction``, 0.5): the built-in ``default`` profile,
-     the mean clean-mix features of the train split (:mod:`mixai.training.profiles`);
+     the mean clean-mix features of the train split (:mod:`mixai.training.master.profiles`);
    * ``1`` reference = the clean version of this very excerpt (the "too little reverb" damage is only
      drawn here, since only here does the target show the missing reverb);
    * ``2`` reference = the whole clean mix of *another* piece of the same split: a reference that only
@@ -22,7 +22,7 @@ The arrays are cached in ``<out>/<split>.npz``: ``audio`` (n, 24), ``target`` (n
 
 Usage::
 
-    python -m mixai.training.dataset --corpus data/corpus --out data/dataset --variants 30 --jobs 2
+    python -m mixai.training.master.dataset --corpus data/corpus --out data/dataset --variants 30 --jobs 2
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from mixai.settings import PARAMETER_NAMES, SCHEMA_VERSION
 MODE_PROFILE, MODE_SAME, MODE_OTHER = 0, 1, 2
 TIMBRE_STREAM = 1 << 20  # variant offset of the generator that draws the clean-balance shift
 DATASET_VERSION = 1
+DAMAGE_CHOICES = ("synthetic", "master", "mixed")
+MIXED_MASTER_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,12 @@ class DatasetConfig:
     excerpt_seconds: float = 12.0
     profile_fraction: float = 0.5
     same_fraction: float = 0.5  # of the reference-mode examples
-    timbre_db: float = 0.0  # spread of the clean-balance shift (mixai.training.damage.sample_timbre); 0 = none
+    timbre_db: float = 0.0  # spread of the clean-balance shift (mixai.training.master.damage.sample_timbre); 0 = none
+    damage: str = "synthetic"  # "synthetic", "master" (real masters' faults) or "mixed" (MIXED_MASTER_SHARE master)
+
+    def __post_init__(self) -> None:
+        if self.damage not in DAMAGE_CHOICES:
+            raise ValueError(f"damage must be one of {', '.join(DAMAGE_CHOICES)}, got {self.damage!r}")
 
     def key(self) -> dict:
         key = {"dataset_version": DATASET_VERSION, "feature_version": FEATURE_VERSION,
@@ -62,6 +69,8 @@ class DatasetConfig:
                "same_fraction": self.same_fraction}
         if self.timbre_db:  # absent when off, so caches made before the option stay valid
             key["timbre_db"] = self.timbre_db
+        if self.damage != "synthetic":
+            key["damage"] = self.damage
         return key
 
 
@@ -69,11 +78,23 @@ def example_rng(seed: int, split: str, piece: int, variant: int) -> np.random.Ge
     return np.random.default_rng([seed, zlib.crc32(split.encode()), piece, variant])
 
 
+def draw_damage(kind: str, rng: np.random.Generator, clean: np.ndarray, rate: int, *, same_reference: bool,
+                clean_lufs: float):
+    """One damage from the sampler ``kind`` names (see :data:`DAMAGE_CHOICES`)."""
+    from mixai.training.master.damage import SAMPLERS
+
+    if kind == "mixed":
+        kind = "master" if rng.random() < MIXED_MASTER_SHARE else "synthetic"
+    if kind == "synthetic":  # "too little reverb" only where the target shows the missing room
+        return SAMPLERS[kind](rng, clean, rate, allow_missing_reverb=same_reference, clean_lufs=clean_lufs)
+    return SAMPLERS[kind](rng, clean, rate, clean_lufs=clean_lufs)
+
+
 def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path: str,
                    profile: np.ndarray, others: np.ndarray) -> dict[str, np.ndarray]:
     """All variants of one piece (runs in a worker)."""
-    from mixai.training.damage import _lufs, apply_eq, sample_damage, sample_timbre
-    from mixai.training.profiles import load_mix
+    from mixai.training.master.damage import apply_eq, level_lufs, sample_timbre
+    from mixai.training.master.profiles import load_mix
 
     audio, rate = load_mix(mix_path)
     length = min(audio.shape[1], int(config.excerpt_seconds * rate))
@@ -93,8 +114,9 @@ def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path
             mode = MODE_SAME
         else:
             mode = MODE_OTHER
-        clean_lufs = _lufs(clean, rate)
-        damage = sample_damage(rng, clean, rate, allow_missing_reverb=(mode == MODE_SAME), clean_lufs=clean_lufs)
+        clean_lufs = level_lufs(clean, rate)
+        damage = draw_damage(config.damage, rng, clean, rate, same_reference=(mode == MODE_SAME),
+                             clean_lufs=clean_lufs)
         damaged, threshold = damage.apply(clean, rate, clean_lufs=clean_lufs)
         label = damage.label(threshold).to_vector()
         if mode == MODE_PROFILE:
@@ -121,8 +143,8 @@ def build_split(config: DatasetConfig, split: str, out_dir: str | Path, *, jobs:
     from tqdm import tqdm
 
     from mixai.predict import load_profile
-    from mixai.training.data import iter_pieces
-    from mixai.training.profiles import clean_features
+    from mixai.training.corpus.layout import iter_pieces
+    from mixai.training.master.profiles import clean_features
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +189,7 @@ def load_split(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mixai.training.dataset",
+    parser = argparse.ArgumentParser(prog="python -m mixai.training.master.dataset",
                                      description="Damaged-excerpt features and inverse-settings labels, cached as .npz.")
     parser.add_argument("--corpus", default="data/corpus")
     parser.add_argument("--out", default="data/dataset")
@@ -179,10 +201,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="shift every clean excerpt's balance (shelves, one wide bell) by about DB dB "
                              "before damaging it, as other instruments and productions would; the shift "
                              "is part of the clean mix, not of the label (default 0: off)")
+    parser.add_argument("--damage", default="synthetic", choices=DAMAGE_CHOICES,
+                        help="damage sampler: synthetic (chain-shaped, +-12 dB), master (the faults of real "
+                             f"masters, mixai.training.master.damage.MASTER_FAULTS) or mixed ({MIXED_MASTER_SHARE:.0%} "
+                             "master)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     config = DatasetConfig(args.corpus, seed=args.seed, variants=args.variants,
-                           excerpt_seconds=args.excerpt_seconds, timbre_db=args.timbre_db)
+                           excerpt_seconds=args.excerpt_seconds, timbre_db=args.timbre_db, damage=args.damage)
     for split in args.splits:
         path = build_split(config, split, args.out, jobs=args.jobs)
         print(f"{split}: {len(load_split(path)['label'])} examples -> {path}")

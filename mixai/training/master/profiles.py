@@ -6,7 +6,7 @@ asks the model to move a track toward "a typical clean mix of the corpus". It is
 
 Usage::
 
-    python -m mixai.training.profiles --corpus data/corpus            # writes the default profile
+    python -m mixai.training.master.profiles --corpus data/corpus            # writes the default profile
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def clean_features(corpus: str | Path, split: str, *, jobs: int = 2, progress: b
     """(piece ids, (pieces, 24) features of each whole clean mix) for a split; cached as .npz."""
     from tqdm import tqdm
 
-    from mixai.training.data import iter_pieces
+    from mixai.training.corpus.layout import iter_pieces
 
     pieces = iter_pieces(corpus, split)
     ids = [mix.parent.name for mix, _ in pieces]
@@ -72,25 +72,31 @@ def profile_dict(features: np.ndarray, *, pieces: int, description: str) -> dict
 
 
 def write_default_profile(corpus: str | Path, *, out: str | Path = PROFILE_PATH, jobs: int = 2,
-                          cache_dir: str | Path | None = "data/dataset", progress: bool = True) -> Features:
-    """Compute the train-split mean and write it as the ``default`` profile; returns its features."""
+                          cache_dir: str | Path | None = "data/dataset", progress: bool = True,
+                          source: str = "synthetic corpus") -> Features:
+    """Compute the train-split mean and write it as the ``default`` profile; returns its features.
+
+    ``source`` names the corpus in the profile's description."""
+    from mixai.io.atomic import write_text_atomic
+
     ids, features = clean_features(corpus, "train", jobs=jobs, progress=progress, cache_dir=cache_dir)
     data = profile_dict(features, pieces=len(ids),
-                        description=f"mean features of the {len(ids)} clean train-split mixes of the "
-                                    "synthetic corpus (mixai.training.profiles)")
-    Path(out).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+                        description=f"mean features of the {len(ids)} clean train-split excerpts of the "
+                                    f"{source} (mixai.training.master.profiles)")
+    write_text_atomic(out, json.dumps(data, indent=1) + "\n", overwrite=True)
     return Features.from_dict(data["features"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mixai.training.profiles",
+    parser = argparse.ArgumentParser(prog="python -m mixai.training.master.profiles",
                                      description="Write mixai/profiles/default.json from the train split.")
     parser.add_argument("--corpus", default="data/corpus", type=Path)
     parser.add_argument("--out", default=PROFILE_PATH, type=Path)
     parser.add_argument("--cache", default="data/dataset", type=Path)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--source", default="synthetic corpus", help="what the corpus is, for the description")
     args = parser.parse_args(argv)
-    write_default_profile(args.corpus, out=args.out, jobs=args.jobs, cache_dir=args.cache)
+    write_default_profile(args.corpus, out=args.out, jobs=args.jobs, cache_dir=args.cache, source=args.source)
     print(f"wrote {args.out}")
     return 0
 

@@ -1,19 +1,6 @@
-"""Train the mastering predictor (an MLP) on the cached examples and export it to ONNX.
+"""Train the mastering network (:mod:`mixai.training.master.model`) on cached examples; export to ONNX.
 
-    python -m mixai.training.train --data data/dataset --seed 0 --out models/mixai-master.onnx
-
-Input: the 48-value vector ``concat(features of the audio, features of the target)``. The network
-standardises it with the train split's mean and std (stored as buffers, so they are part of the
-exported graph), appends the standardised difference ``target - audio``, and runs a ReLU MLP to 22
-sigmoid outputs: the settings vector in [0, 1] (:meth:`mixai.settings.Settings.to_vector`).
-
-Loss (``--loss``, see the model card for the comparison): by default ``loudness_response``, which
-judges the EQ by its frequency response as heard after mixai's loudness normalisation, on the mel
-grid of the evaluation's MSD, plus a weighted L1 of the other parameters. In that L1, gains, ratio,
-width and wet are always weighted; the frequency and Q of a band are weighted by how much that band's
-label gain matters (|gain| / 12 dB), the compressor's threshold and times only when the label
-compressor is on, the reverb's room and damping only when the label adds reverb. The parameter of a
-band that does nothing carries no information, so it must not pull the network.
+    python -m mixai.training.master.train --data data/dataset --seed 0 --out models/mixai-master.onnx
 
 Deterministic for a given ``--seed`` (deterministic torch algorithms, seeded shuffling), on CPU.
 """
@@ -22,215 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
+from mixai.settings import PARAMETER_NAMES
+from mixai.training.master.model import INPUTS, LOSSES, MasterNet, label_index, loudness_shares
 from mixai.features import FEATURE_COUNT
-from mixai.settings import PARAMETER_NAMES, PARAMETERS
-
-INPUTS = 2 * FEATURE_COUNT
-OUTPUTS = len(PARAMETERS)
-
-
-class MasterNet(nn.Module):
-    """(batch, 48) raw features -> (batch, 22) settings in [0, 1]; normalisation inside the graph."""
-
-    def __init__(self, hidden: int = 256, layers: int = 3, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(INPUTS))
-        self.register_buffer("std", torch.ones(INPUTS))
-        self.register_buffer("diff_std", torch.ones(FEATURE_COUNT))
-        blocks: list[nn.Module] = []
-        width = INPUTS + FEATURE_COUNT
-        for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), nn.ReLU()]
-            if dropout:
-                blocks.append(nn.Dropout(dropout))
-            width = hidden
-        blocks.append(nn.Linear(width, OUTPUTS))
-        self.net = nn.Sequential(*blocks)
-        self.hidden, self.layers = hidden, layers
-
-    def set_normalisation(self, x: np.ndarray) -> None:
-        x = np.asarray(x, dtype=np.float64)
-        diff = x[:, FEATURE_COUNT:] - x[:, :FEATURE_COUNT]
-        self.mean.copy_(torch.tensor(x.mean(axis=0), dtype=torch.float32))
-        self.std.copy_(torch.tensor(np.maximum(x.std(axis=0), 1e-3), dtype=torch.float32))
-        self.diff_std.copy_(torch.tensor(np.maximum(diff.std(axis=0), 1e-3), dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x - self.mean) / self.std
-        diff = (x[:, FEATURE_COUNT:] - x[:, :FEATURE_COUNT]) / self.diff_std
-        return torch.sigmoid(self.net(torch.cat([z, diff], dim=1)))
-
-
-def _index(name: str) -> int:
-    return PARAMETER_NAMES.index(name)
-
-
-def loss_weights(labels: torch.Tensor) -> torch.Tensor:
-    """Per-example, per-parameter weights for the L1 loss (see the module docstring)."""
-    w = torch.ones_like(labels)
-
-    def gain_db(name: str) -> torch.Tensor:
-        spec = PARAMETERS[_index(name)]
-        return spec.low + labels[:, _index(name)] * (spec.high - spec.low)
-
-    for band in ("low_shelf", "low_mid", "mid", "high_mid", "high_shelf"):
-        g = gain_db(f"eq.{band}.gain_db").abs() / 12.0
-        w[:, _index(f"eq.{band}.gain_db")] = 3.0
-        w[:, _index(f"eq.{band}.freq_hz")] = 0.05 + 2.0 * g
-        if band not in ("low_shelf", "high_shelf"):
-            w[:, _index(f"eq.{band}.q")] = 0.05 + 1.0 * g
-    comp_on = (labels[:, _index("compressor.ratio")] > 1e-4).float()
-    w[:, _index("compressor.ratio")] = 2.0
-    for name in ("threshold_db", "attack_ms", "release_ms"):
-        w[:, _index(f"compressor.{name}")] = 0.05 + comp_on * (1.5 if name == "threshold_db" else 0.5)
-    w[:, _index("stereo.width")] = 3.0
-    wet_on = (labels[:, _index("reverb.wet")] > 1e-4).float()
-    w[:, _index("reverb.wet")] = 2.0
-    for name in ("room_size", "damping"):
-        w[:, _index(f"reverb.{name}")] = 0.05 + 0.5 * wet_on
-    return w
-
-
-def weighted_l1(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor | None = None
-                ) -> torch.Tensor:
-    w = loss_weights(labels)
-    return (w * (pred - labels).abs()).sum(dim=1).mean() / w.mean(dim=1).mean() / OUTPUTS
-
-
-EQ_CURVE_HZ = np.geomspace(25.0, 18000.0, 96)
-CURVE_SAMPLE_RATE = 44100.0
-_BANDS = (("low_shelf", "low"), ("low_mid", "peak"), ("mid", "peak"), ("high_mid", "peak"), ("high_shelf", "high"))
-
-
-def _mel_centres_hz(bands: int = 128, sample_rate: float = CURVE_SAMPLE_RATE) -> np.ndarray:
-    import librosa
-
-    return librosa.mel_frequencies(bands + 2, fmax=sample_rate / 2)[1:-1]
-
-
-#: The centres of the 128 mel bands of the evaluation's MSD (``mixai.metrics``), 0 Hz to Nyquist.
-MEL_CURVE_HZ = _mel_centres_hz()
-
-
-def _unit_to_value(u: torch.Tensor, name: str) -> torch.Tensor:
-    spec = PARAMETERS[_index(name)]
-    if spec.scale == "log":
-        return torch.exp(math.log(spec.low) + u * (math.log(spec.high) - math.log(spec.low)))
-    return spec.low + u * (spec.high - spec.low)
-
-
-def eq_response_db(vector: torch.Tensor, freqs_hz: np.ndarray = EQ_CURVE_HZ) -> torch.Tensor:
-    """(batch, 22) settings in [0, 1] -> (batch, len(freqs_hz)) dB response of the EQ's five bands.
-
-    The JUCE biquads pedalboard uses (shelves with Q = 1/sqrt 2), evaluated at 44.1 kHz on a grid
-    (by default log-spaced from 25 Hz to 18 kHz). Differentiable, so it can be a loss.
-    """
-    w = torch.tensor(2 * np.pi * np.asarray(freqs_hz) / CURVE_SAMPLE_RATE, dtype=vector.dtype,
-                     device=vector.device)
-    cos1, sin1, cos2, sin2 = torch.cos(w), torch.sin(w), torch.cos(2 * w), torch.sin(2 * w)
-    total = torch.zeros(vector.shape[0], w.numel(), dtype=vector.dtype, device=vector.device)
-    for band, kind in _BANDS:
-        f = _unit_to_value(vector[:, _index(f"eq.{band}.freq_hz")], f"eq.{band}.freq_hz")[:, None]
-        g = _unit_to_value(vector[:, _index(f"eq.{band}.gain_db")], f"eq.{band}.gain_db")[:, None]
-        q = (_unit_to_value(vector[:, _index(f"eq.{band}.q")], f"eq.{band}.q")[:, None]
-             if kind == "peak" else torch.full_like(f, 1 / math.sqrt(2)))
-        omega = 2 * math.pi * f / CURVE_SAMPLE_RATE
-        co, so = torch.cos(omega), torch.sin(omega)
-        A = torch.pow(10.0, g / 40.0)
-        if kind == "peak":
-            alpha = so / (2 * q)
-            b = (1 + alpha * A, -2 * co, 1 - alpha * A)
-            a = (1 + alpha / A, -2 * co, 1 - alpha / A)
-        else:
-            beta = so * torch.sqrt(A) / q
-            am, ap = A - 1, A + 1
-            if kind == "low":
-                b = (A * (ap - am * co + beta), 2 * A * (am - ap * co), A * (ap - am * co - beta))
-                a = (ap + am * co + beta, -2 * (am + ap * co), ap + am * co - beta)
-            else:
-                b = (A * (ap + am * co + beta), -2 * A * (am + ap * co), A * (ap + am * co - beta))
-                a = (ap - am * co + beta, 2 * (am - ap * co), ap - am * co - beta)
-
-        def power(c):
-            re = c[0] + c[1] * cos1 + c[2] * cos2
-            im = -(c[1] * sin1 + c[2] * sin2)
-            return re * re + im * im
-
-        total = total + 10 * torch.log10(power(b).clamp_min(1e-12) / power(a).clamp_min(1e-12))
-    return total
-
-
-_EQ_PARAMS = [i for i, n in enumerate(PARAMETER_NAMES) if n.startswith("eq.") and n != "eq.highpass_hz"]
-
-
-def _non_eq_l1(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The weighted L1 of every parameter, EQ ones x0.1: keeps unused bands near their defaults."""
-    w = loss_weights(labels)
-    w[:, _EQ_PARAMS] *= 0.1
-    return (w * (pred - labels).abs()).sum(dim=1) / OUTPUTS
-
-
-def response_loss(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor | None = None
-                  ) -> torch.Tensor:
-    """EQ judged by its frequency response (mean |dB error| / 12 dB) plus the weighted L1 of the rest.
-
-    The response does not care which peak slot a resonance lands in, or about the frequency of a
-    band with no gain: only the sound of the EQ counts.
-    """
-    curve = (eq_response_db(pred) - eq_response_db(labels)).abs().mean(dim=1) / 12.0
-    return (curve + _non_eq_l1(pred, labels)).mean()
-
-
-def loudness_shares(audio_features: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(n, 128): each mel-grid point's share of the *clean* mix's K-weighted power.
-
-    The clean spectrum is estimated from the damaged audio's band levels (features) plus the label
-    EQ, which undoes the EQ damage; a band's power is spread evenly over the grid points inside it.
-    """
-    from scipy import signal
-
-    from mixai.features import BAND_EDGES_HZ
-    from mixai.loudness import _k_weighting_sos
-
-    grid = MEL_CURVE_HZ
-    _, k = signal.sosfreqz(_k_weighting_sos(int(CURVE_SAMPLE_RATE)), worN=grid, fs=CURVE_SAMPLE_RATE)
-    k_db = 20 * np.log10(np.maximum(np.abs(k), 1e-6))
-    edges = np.asarray(BAND_EDGES_HZ)
-    band = np.clip(np.searchsorted(edges, grid, side="right") - 1, 0, len(edges) - 2)
-    points_per_band = np.bincount(band, minlength=len(edges) - 1)
-    with torch.no_grad():
-        label_db = eq_response_db(torch.tensor(labels, dtype=torch.float64), grid).numpy()
-    level = (np.asarray(audio_features, np.float64)[:, band] - 10 * np.log10(points_per_band[band])
-             + label_db + k_db)
-    share = 10 ** ((level - level.max(axis=1, keepdims=True)) / 10)
-    return (share / share.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def loudness_response_loss(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor) -> torch.Tensor:
-    """The response loss as the output is heard: after loudness normalisation, on the mel grid.
-
-    mixai normalises the chain's output to a target loudness, so an EQ error that is a constant
-    offset is undone: what remains at each frequency is the error minus its loudness offset (the
-    log of the clean mix's K-weighted power-mean of 10^(error/10)). Its mean |dB| over the centres
-    of the 128 mel bands is what the mel-spectral distance measures, band for band.
-    """
-    err = eq_response_db(pred, MEL_CURVE_HZ) - eq_response_db(labels, MEL_CURVE_HZ)
-    offset = 10 * torch.log10((loudness_share * torch.pow(10.0, err / 10)).sum(dim=1, keepdim=True))
-    curve = (err - offset).abs().mean(dim=1) / 12.0
-    return (curve + _non_eq_l1(pred, labels)).mean()
-
-
-LOSSES = {"param": weighted_l1, "response": response_loss, "loudness_response": loudness_response_loss}
 
 
 def with_profile_copies(split: dict[str, np.ndarray], profile: np.ndarray) -> dict[str, np.ndarray]:
@@ -241,9 +29,9 @@ def with_profile_copies(split: dict[str, np.ndarray], profile: np.ndarray) -> di
     twice the examples. Not copied: the "too little reverb" damage (the label adds a room), which
     only a reference can reveal.
     """
-    from mixai.training.dataset import MODE_PROFILE
+    from mixai.training.master.dataset import MODE_PROFILE
 
-    adds_reverb = split["label"][:, _index("reverb.wet")] > 1e-4
+    adds_reverb = split["label"][:, label_index("reverb.wet")] > 1e-4
     copy = (split["mode"] != MODE_PROFILE) & ~adds_reverb
     out = dict(split)
     for key in ("audio", "label", "mode", "piece"):
@@ -256,15 +44,6 @@ def with_profile_copies(split: dict[str, np.ndarray], profile: np.ndarray) -> di
 
 def _inputs(split: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([split["audio"], split["target"]], axis=1).astype(np.float32)
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=5)
-        return out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def train(train_split: dict, val_split: dict, *, seed: int = 0, epochs: int = 300, batch: int = 256,
@@ -336,12 +115,12 @@ def per_parameter_val_error(model: MasterNet, split: dict) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mixai.training.train", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m mixai.training.master.train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", default="data/dataset", help="folder with train.npz and val.npz "
-                        "(python -m mixai.training.dataset)")
+                        "(python -m mixai.training.master.dataset)")
     parser.add_argument("--extra-train", nargs="*", default=[], help="more train .npz files (other --seed "
-                        "runs of mixai.training.dataset) to append to DATA/train.npz")
+                        "runs of mixai.training.master.dataset) to append to DATA/train.npz")
     parser.add_argument("--out", default="models/mixai-master.onnx")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=80)
@@ -363,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from mixai.predict.domain import InputDomain
-    from mixai.training.dataset import load_split
+    from mixai.training.master.dataset import load_split
     from mixai.training.export import export_onnx
 
     torch.set_num_threads(args.threads)

@@ -1,6 +1,6 @@
 """Training rows for the stem network: damaged stems of the rendered corpus -> corrective labels.
 
-For every piece of a split and every draw, the stems are damaged (:mod:`mixai.training.stem_damage`)
+For every piece of a split and every draw, the stems are damaged (:mod:`mixai.training.stems.damage`)
 and each becomes one row: input = :func:`mixai.stems.model_input` (the damaged stem's features, its
 role, the features of the damaged plain sum, the song's roles); label = :func:`mixai.stems.encode_outputs`
 of the loudness the stem has relative to the *balanced* mix, the EQ and compression that undo the
@@ -8,7 +8,7 @@ damage, its pan in the balanced rendering and the role's reverb send.
 
 Usage::
 
-    python -m mixai.training.stem_dataset --corpus data/corpus --split train --draws 3 \\
+    python -m mixai.training.stems.dataset --corpus data/corpus --split train --draws 3 \\
         --out data/stems_train.npz --jobs 2
 """
 
@@ -62,7 +62,7 @@ def piece_rows(args: tuple[str, int, int]) -> list[dict]:
     from mixai.features import extract
     from mixai.mix import ROLE_REVERB_SEND
     from mixai.stems import encode_outputs, model_input
-    from mixai.training.stem_damage import damage_song, stereo
+    from mixai.training.stems.damage import damage_song, stereo
 
     piece_dir, draws, seed = args
     piece = Path(piece_dir)
@@ -96,7 +96,7 @@ def build(corpus: str | Path, split: str, draws: int, jobs: int, seed: int = 0,
 
     from tqdm import tqdm
 
-    from mixai.training.data import iter_pieces
+    from mixai.training.corpus.layout import iter_pieces
 
     pieces = [mix.parent for mix, _ in iter_pieces(corpus, split)][:limit]
     tasks = [(str(p), draws, seed + zlib.crc32(p.name.encode())) for p in pieces]
@@ -111,7 +111,7 @@ def build(corpus: str | Path, split: str, draws: int, jobs: int, seed: int = 0,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mixai.training.stem_dataset", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m mixai.training.stems.dataset", description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default="data/corpus")
     p.add_argument("--split", default="train")
     p.add_argument("--draws", type=int, default=3, help="damage draws per piece")

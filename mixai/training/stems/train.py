@@ -1,4 +1,4 @@
-"""Train the stem network on rows from :mod:`mixai.training.stem_dataset` and export it to ONNX.
+"""Train the stem network on rows from :mod:`mixai.training.stems.dataset` and export it to ONNX.
 
 A small MLP: inputs standardised inside the network (train-set mean and spread baked into the
 graph) -> 2 x 128 GELU -> sigmoid outputs in [0, 1] (:data:`mixai.stems.STEM_OUTPUTS`). Loss:
@@ -8,7 +8,7 @@ relative-loudness error is kept.
 
 Usage::
 
-    python -m mixai.training.stem_train --train data/stems/train.npz --val data/stems/val.npz \\
+    python -m mixai.training.stems.train --train data/stems/train.npz --val data/stems/val.npz \\
         --out models/mixai-stems.onnx --epochs 400 --seed 0
 """
 
@@ -62,7 +62,7 @@ def train(train_path: str, val_path: str, out: str, *, epochs: int = 400, seed: 
     from tqdm import tqdm
 
     from mixai.stems import STEM_OUTPUTS
-    from mixai.training.stem_export import export_model
+    from mixai.training.export import export_stem_model
 
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -108,14 +108,14 @@ def train(train_path: str, val_path: str, out: str, *, epochs: int = 400, seed: 
     info = {"seed": seed, "epochs": epochs, "best_epoch": best[2], "train_rows": len(xt), "val_rows": len(xv),
             "val_level_median_abs_db": round(best[0], 3), "train_seconds": round(time.time() - t0, 1),
             "val_unit_mae": {s.name: round(float(m), 4) for s, m in zip(STEM_OUTPUTS, mae)}}
-    export_model(model, out, xt.shape[1], info)
+    export_stem_model(model, out, xt.shape[1], info)
     return info
 
 
 def main(argv: list[str] | None = None) -> int:
     import json
 
-    p = argparse.ArgumentParser(prog="python -m mixai.training.stem_train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m mixai.training.stems.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--train", default="data/stems/train.npz")
     p.add_argument("--val", default="data/stems/val.npz")
     p.add_argument("--out", default="models/mixai-stems.onnx")
