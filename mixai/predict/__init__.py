@@ -1,86 +1,47 @@
 """Predictors: ``predict(features, target) -> Settings``, behind one interface.
 
-A *target* is what the master should sound like: a built-in profile (the balance of well-mixed
-music, learned from the training corpus) or the analysis of a reference track the user supplies.
+``dsp`` (:mod:`mixai.predict.dsp`) matches the target in closed form; ``onnx``
+(:mod:`mixai.predict.onnx`) runs the shipped network, which scales its corrections by how far the
+input lies from its training material (:mod:`mixai.predict.domain`). Targets and the predictor
+interface are in :mod:`mixai.predict.target`.
+
+Importing this package is cheap: :data:`PREDICTOR_CHOICES` is what the command line, the batch
+runner, the mixer and the OSC bridge offer, declared here once.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from mixai.errors import ParameterError
-from mixai.analysis.features import Features
-from mixai.settings.schema import Output, Settings
+from mixai.predict.target import (DEFAULT_PROFILE, Predictor, Target, builtin_profiles, load_profile,
+                                  resolve_target)
 
 PREDICTOR_NAMES = ("onnx", "dsp")
-DEFAULT_PROFILE = "default"
+PREDICTOR_CHOICES = ("auto", *PREDICTOR_NAMES)  # auto: the ONNX model when one is installed, else dsp
 
 
-@dataclass(frozen=True)
-class Target:
-    """What to move toward: a name for reports, and the features of the ideal."""
-
-    name: str
-    features: Features
-    is_reference: bool = False
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    name: str
-
-    def predict(self, features: Features, target: Target, *, output: Output | None = None) -> Settings:
-        """Settings that move audio with ``features`` toward ``target``."""
-
-
-def builtin_profiles() -> list[str]:
-    folder = resources.files("mixai") / "profiles"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
-
-
-def load_profile(name: str = DEFAULT_PROFILE) -> Target:
-    """A built-in target profile shipped inside the package (``mixai/profiles/NAME.json``)."""
-    path = resources.files("mixai") / "profiles" / f"{name}.json"
-    if not path.is_file():
-        raise ParameterError(f"unknown target profile {name!r} (built in: {', '.join(builtin_profiles())})")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return Target(name=name, features=Features.from_dict(data["features"]))
-
-
-def resolve_target(target: str | os.PathLike | Target | None) -> Target:
-    """A Target from a profile name, a reference audio path, or an existing Target."""
-    from mixai.analysis.measure import analyze
-
-    if isinstance(target, Target):
-        return target
-    if target is None:
-        return load_profile(DEFAULT_PROFILE)
-    text = os.fspath(target)
-    if text in builtin_profiles():
-        return load_profile(text)
-    if Path(text).suffix:
-        reference = analyze(text)
-        return Target(name=f"reference:{Path(text).name}", features=reference.features, is_reference=True)
-    raise ParameterError(f"target {text!r} is neither a built-in profile "
-                         f"({', '.join(builtin_profiles())}) nor an audio file")
+def check_predictor(name: str, what: str = "predictor") -> str:
+    """``name`` when it is one of :data:`PREDICTOR_CHOICES`, else a :class:`ParameterError`."""
+    if name not in PREDICTOR_CHOICES:
+        raise ParameterError(f"unknown {what} {name!r} (choose from {', '.join(PREDICTOR_CHOICES)})")
+    return name
 
 
 def get_predictor(name: str = "auto", *, model_path: str | os.PathLike | None = None) -> Predictor:
     """``dsp``, ``onnx`` or ``auto`` (the ONNX model when one is installed, else DSP)."""
+    check_predictor(name)
     from mixai.predict.dsp import DspPredictor
 
     if name == "dsp":
         return DspPredictor()
-    if name in ("onnx", "auto"):
-        from mixai.predict.onnx import Model, default_model_path
+    from mixai.predict.onnx import Model, default_model_path
 
-        path = model_path or default_model_path()
-        if name == "auto" and path is None:
-            return DspPredictor()
-        return Model(path)
-    raise ParameterError(f"unknown predictor {name!r} (choose from auto, {', '.join(PREDICTOR_NAMES)})")
+    path = model_path or default_model_path()
+    if name == "auto" and path is None:
+        return DspPredictor()
+    return Model(path)
+
+
+__all__ = ["PREDICTOR_NAMES", "PREDICTOR_CHOICES", "check_predictor", "get_predictor", "DEFAULT_PROFILE",
+           "Predictor", "Target", "builtin_profiles", "load_profile", "resolve_target"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from mixai.dsp.chain import REFERENCE_LUFS
 from mixai.analysis.features import BAND_EDGES_HZ, Features
-from mixai.predict import Target
+from mixai.predict.target import Target
 from mixai.settings.schema import (EQ, Compressor, HighShelf, LowShelf, Output, Peak, Reverb, Settings,
                                    Stereo)
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from mixai.errors import ModelError
 from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION, Features
-from mixai.predict import Target
 from mixai.predict.domain import InputDomain
+from mixai.predict.target import Target
 from mixai.settings.scaling import scale_settings, snap_to_neutral
 from mixai.settings.schema import PARAMETERS, SCHEMA_VERSION, Output, Settings
 
