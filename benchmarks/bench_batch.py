@@ -51,12 +51,12 @@ def _item_seconds(result) -> float:
 
 def _warm() -> None:
     import mixai.batch  # noqa: F401
-    import mixai.pipeline  # noqa: F401
+    import mixai.master.pipeline  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     from mixai.batch import BatchConfig, run_batch
-    from mixai.pipeline import MasterOptions
+    from mixai.master.options import MasterOptions
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tracks", type=int, default=20)

@@ -47,7 +47,8 @@ MASTER_CHILD = r"""
 import json, sys, time
 def peak_rss_mb():
     return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-from mixai.pipeline import MasterOptions, master_file
+from mixai.master.options import MasterOptions
+from mixai.master.pipeline import master_file
 import mixai.analysis.features
 mixai.analysis.features.preload()  # one-off imports stay out of the timing, as pedalboard's do for the floor
 src, dst, predictor = sys.argv[1:4]

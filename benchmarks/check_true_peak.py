@@ -88,7 +88,8 @@ def main() -> int:
     args = parser.parse_args()
     from mixai.io.audio import load, save
     from mixai.errors import MixaiError
-    from mixai.pipeline import MasterOptions, master_array
+    from mixai.master.options import MasterOptions
+    from mixai.master.pipeline import master_array
 
     materials = builtin_materials()
     for path in args.files:

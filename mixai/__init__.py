@@ -17,15 +17,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# name -> the module that is its home (see docs/architecture.md)
 _EXPORTS = {
-    "analyze": "mixai.analysis.measure", "analyze_array": "mixai.analysis.measure", "Analysis": "mixai.analysis.measure",
-    "master_file": "mixai.pipeline", "master_array": "mixai.pipeline", "suggest": "mixai.pipeline",
-    "suggestion": "mixai.pipeline", "Suggestion": "mixai.pipeline",
-    "MasterOptions": "mixai.pipeline", "MasterReport": "mixai.pipeline",
+    "analyze": "mixai.analysis.measure", "analyze_array": "mixai.analysis.measure",
+    "Analysis": "mixai.analysis.measure",
+    "master_file": "mixai.master.pipeline", "master_array": "mixai.master.pipeline",
+    "suggest": "mixai.master.pipeline", "suggestion": "mixai.master.pipeline",
+    "Suggestion": "mixai.master.report", "MasterReport": "mixai.master.report",
+    "MasterOptions": "mixai.master.options",
     "Settings": "mixai.settings.schema", "load_settings": "mixai.settings.schema",
     "Features": "mixai.analysis.features", "extract": "mixai.analysis.features",
     "Model": "mixai.predict.onnx", "DspPredictor": "mixai.predict.dsp",
-    "Target": "mixai.predict", "get_predictor": "mixai.predict", "resolve_target": "mixai.predict",
+    "Target": "mixai.predict.target", "get_predictor": "mixai.predict", "resolve_target": "mixai.predict.target",
     "MixaiError": "mixai.errors", "InputError": "mixai.errors", "OutputError": "mixai.errors",
     "ParameterError": "mixai.errors", "ModelError": "mixai.errors",
     "mix_files": "mixai.mix", "mix_arrays": "mixai.mix", "MixSettings": "mixai.settings.stems",

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from mixai.io.atomic import remove_temporaries
 from mixai.io.audio import READ_SUFFIXES
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
-from mixai.pipeline import MasterOptions
+from mixai.master.options import MasterOptions
 
 MANIFEST_NAME = "manifest.jsonl"
 LOCK_NAME = ".mixai-batch.lock"
@@ -180,7 +180,7 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     try:
         Path(item.output).parent.mkdir(parents=True, exist_ok=True)
         if item.mode == "master":
-            from mixai.pipeline import master_file
+            from mixai.master.pipeline import master_file
             report = master_file(item.input, item.output, predictor=config.predictor,
                                  model_path=config.model_path, target=config.target, options=options)
             record["predictor"] = report.predictor

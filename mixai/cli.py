@@ -90,7 +90,7 @@ def _target(args: argparse.Namespace):
 
 
 def _options(args: argparse.Namespace, **extra):
-    from mixai.pipeline import MasterOptions
+    from mixai.master.options import MasterOptions
 
     return MasterOptions(target_lufs=args.target_lufs, ceiling_dbtp=args.ceiling_dbtp,
                          preset=args.preset, amount=args.amount, **extra)
@@ -118,7 +118,7 @@ class _ProgressBar:
 
 def cmd_master(args: argparse.Namespace) -> int:
     from mixai.errors import ParameterError
-    from mixai.pipeline import master_file
+    from mixai.master.pipeline import master_file
     from mixai.settings.schema import load_settings
 
     if not args.dry_run and not args.output:
@@ -155,7 +155,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    from mixai.pipeline import suggestion
+    from mixai.master.pipeline import suggestion
 
     found = suggestion(args.input, target=_target(args), predictor=args.predictor,
                        model_path=args.model, options=_options(args))

@@ -13,8 +13,8 @@
 4. **Render.** Per stem: trim to -20 LUFS -> EQ -> compressor (pedalboard) -> fader chosen so the
    stem lands at its predicted relative loudness -> pan -> stereo sum, and a post-fader send to one
    shared pedalboard ``Reverb`` whose return joins the sum.
-5. **Master.** The sum goes through :func:`mixai.pipeline.master_array` with the same
-   :class:`~mixai.pipeline.MasterOptions` as ``mixai master`` (loudness target, true-peak ceiling),
+5. **Master.** The sum goes through :func:`mixai.master.pipeline.master_array` with the same
+   :class:`~mixai.master.options.MasterOptions` as ``mixai master`` (loudness target, true-peak ceiling),
    and is written atomically (never over an input).
 
 Everything chosen is a :class:`~mixai.settings.stems.MixSettings`, which ``--save-settings`` writes and
@@ -38,7 +38,9 @@ from mixai.io import audio as audio_io
 from mixai.dsp.chain import REFERENCE_LUFS, build_boards
 from mixai.errors import InputError, ModelError, OutputError, ParameterError
 from mixai.io.atomic import write_text_atomic
-from mixai.pipeline import MasterOptions, MasterReport, master_array
+from mixai.master.options import MasterOptions
+from mixai.master.pipeline import master_array
+from mixai.master.report import MasterReport
 from mixai.settings.schema import Settings
 from mixai.settings.stems import (ROLES, STEM_OUTPUT_NAMES, MixSettings, ReverbBus, StemEntry, StemSettings,
                          compressor_for, decode_outputs, eq_from_gains, load_mix_settings, model_input,

@@ -37,7 +37,7 @@ MAX_BUNDLE_MESSAGES = 64
 MAX_BUNDLE_DEPTH = 4
 MAX_REPLY_BYTES = 60000
 
-# MasterOptions fields (mixai.pipeline is too heavy to import here; a test checks this list).
+# MasterOptions fields (mixai.master is too heavy to import here; a test checks this list).
 MASTER_OPTION_FIELDS = ("target_lufs", "ceiling_dbtp", "preset", "amount", "sample_rate",
                         "bit_depth", "overwrite")
 BRIDGE_OPTION_KEYS = ("predictor", "target")

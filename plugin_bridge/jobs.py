@@ -112,7 +112,7 @@ class WorkerPool:
             self._ctx = mp.get_context("forkserver")
             # The forkserver imports the heavy modules once; every worker (and every replacement
             # after a kill) forks from it with them already loaded.
-            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.pipeline", "mixai.analysis.measure",
+            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.master.pipeline", "mixai.analysis.measure",
                                              "mixai.predict.dsp", "pedalboard",
                                              # mixai.analysis.features loads these on first use; load them here
                                              "librosa.feature.spectral", "librosa.onset"])
@@ -466,7 +466,7 @@ def warm_up() -> None:
     """Import and exercise the analysis and render paths once (librosa, numba, pedalboard)."""
     import numpy as np
 
-    from mixai.pipeline import master_array
+    from mixai.master.pipeline import master_array
 
     rng = np.random.default_rng(0)
     t = np.arange(22050) / 22050.0
@@ -585,7 +585,7 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
 
             settings = load_settings(guard.input_file(params["settings_file"]))
             return {"settings": settings.to_dict(), "input_lufs": params.get("input_lufs")}
-        from mixai.pipeline import suggestion
+        from mixai.master.pipeline import suggestion
 
         path = guard.input_file(params["input"])
         target = params.get("target")
@@ -595,7 +595,7 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
         return {"settings": found.settings.to_dict(), "input_lufs": found.analysis.integrated_lufs,
                 "model_trust": found.model_trust}
     if kind == "master":
-        from mixai.pipeline import master_file
+        from mixai.master.pipeline import master_file
 
         src = guard.input_file(params["input"])
         target = params.get("target")
@@ -635,7 +635,7 @@ def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
 
 
 def _master_options(opts: dict[str, Any]):
-    from mixai.pipeline import MasterOptions
+    from mixai.master.options import MasterOptions
 
     return MasterOptions(**opts)
 

@@ -16,7 +16,7 @@ import pytest
 from mixai.io.audio import load, save
 from mixai.batch import (MANIFEST_NAME, BatchConfig, find_items, read_manifest, run_batch)
 from mixai.errors import OutputError
-from mixai.pipeline import MasterOptions
+from mixai.master.options import MasterOptions
 
 SR = 44100
 ROOT = Path(__file__).resolve().parents[1]

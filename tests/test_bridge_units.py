@@ -66,7 +66,7 @@ def test_several_roots(tree, tmp_path):
 
 
 def test_master_option_fields_match_mixai():
-    from mixai.pipeline import MasterOptions
+    from mixai.master.options import MasterOptions
 
     from plugin_bridge.handlers import MASTER_OPTION_FIELDS
 
@@ -74,12 +74,13 @@ def test_master_option_fields_match_mixai():
 
 
 def test_server_process_stays_light():
-    """Importing the server side must not pull in librosa, pedalboard or mixai.pipeline."""
+    """Importing the server side must not pull in librosa, pedalboard or the mastering pipeline."""
     import subprocess
     import sys
 
     code = ("import sys, plugin_bridge.server, plugin_bridge.handlers, plugin_bridge.__main__;"
-            "bad=[m for m in ('librosa','pedalboard','mixai.pipeline','numba','scipy') if m in sys.modules];"
+            "bad=[m for m in ('librosa','pedalboard','mixai.pipeline','mixai.master.pipeline','numba','scipy')"
+            " if m in sys.modules];"
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

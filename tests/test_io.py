@@ -7,8 +7,9 @@ import soundfile as sf
 
 import material
 from mixai.io import audio as audio_io
-from mixai import pipeline
-from mixai.pipeline import MasterOptions, master_file
+from mixai.master import final, pipeline
+from mixai.master.options import MasterOptions
+from mixai.master.pipeline import master_file
 
 
 def test_interrupted_master_leaves_nothing(tmp_path, loop_wav, monkeypatch):
@@ -31,7 +32,7 @@ def test_interrupted_master_leaves_nothing(tmp_path, loop_wav, monkeypatch):
 def test_existing_file_survives_failed_overwrite(tmp_path, loop_wav, monkeypatch):
     out = tmp_path / "out.wav"
     out.write_bytes(b"previous master")
-    monkeypatch.setattr(pipeline, "_write_final", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(final, "write_final", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         master_file(loop_wav, out, predictor="dsp", options=MasterOptions(overwrite=True))
     assert out.read_bytes() == b"previous master"

@@ -6,7 +6,8 @@ import pytest
 import material
 from mixai.errors import InputError
 from mixai.dsp.truepeak import true_peak_dbtp
-from mixai.pipeline import MasterOptions, master_array, master_file
+from mixai.master.options import MasterOptions
+from mixai.master.pipeline import master_array, master_file
 from mixai.settings import Output, Settings, neutral_settings
 
 SR = 44100
@@ -103,7 +104,7 @@ def test_dc_offset_is_removed_and_reported(sources, tmp_path):
     assert "removed an offset" in report.summary() and report.to_dict()["dc_offset_removed"] is not None
     # the whole-input analysis measures the same offset (the master's fallback when no excerpt serves)
     assert report.before.to_dict()["peaks"]["dc_offset"] == pytest.approx(report.dc_offset_removed, abs=1e-3)
-    from mixai.pipeline import suggestion
+    from mixai.master.pipeline import suggestion
 
     assert suggestion(path, predictor="dsp").settings == report.settings  # suggest predicts as master does
     _, quiet = master_array(music + np.float32(1e-4), SR, predictor="dsp")

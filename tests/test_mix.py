@@ -13,7 +13,7 @@ import pytest
 from mixai import cli
 from mixai.io.audio import load, save
 from mixai.errors import InputError, ModelError, ParameterError
-from mixai.pipeline import MasterOptions
+from mixai.master.options import MasterOptions
 from mixai.settings.stems import MixSettings, role_from_name, role_from_sound
 
 SR = 44100

@@ -205,6 +205,7 @@ class AtomicWriter:
         self._rng = np.random.default_rng(seed)
         self._tmp: Path | None = None
         self._file = None
+        self._discarded = False
         self.frames_written = 0
 
     def __enter__(self) -> "AtomicWriter":
@@ -228,13 +229,18 @@ class AtomicWriter:
         self._file.write(np.ascontiguousarray(block, dtype=np.float32))
         self.frames_written += block.shape[-1]
 
+    def discard(self) -> None:
+        """Drop what was written: leaving the with-block then deletes the temporary file instead of
+        renaming it into place (the mastering pipeline redoes a pass that missed its target)."""
+        self._discarded = True
+
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._tmp is not None
         try:
             if self._file is not None:
                 self._file.close()
         finally:
-            if exc_type is not None:
+            if exc_type is not None or self._discarded:
                 self._tmp.unlink(missing_ok=True)
                 return
         commit(self._tmp, self.path, overwrite=self.overwrite, doing="rendering")
