@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from mixai import cli
-from mixai.io.audio import load, save
 from mixai.errors import InputError, ModelError, ParameterError
+from mixai.io.audio import load, save
 from mixai.master.options import MasterOptions
-from mixai.settings.stems import MixSettings, role_from_name, role_from_sound
+from mixai.mix.roles import role_from_name, role_from_sound
+from mixai.settings.stems import MixSettings
 
 SR = 44100
 ROOT = Path(__file__).resolve().parents[1]

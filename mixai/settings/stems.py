@@ -1,12 +1,13 @@
-"""Stems for mixing: roles, per-stem settings, the reverb bus and the whole-mix settings file.
+"""Settings for mixing: the roles, per-stem settings, the reverb bus and the whole-mix settings file.
 
-A stem's chain (see :mod:`mixai.mix`)::
+A stem's chain (see :mod:`mixai.mix.render`)::
 
     trim to the working reference (-20 LUFS) -> EQ -> compressor -> fader (gain_db) -> pan
         -> to the stereo sum, and (post-fader) ``reverb_send`` of it to the shared reverb bus
 
 The bus is one pedalboard ``Reverb`` (fully wet) whose return is added to the sum; the sum is then
-mastered exactly as ``mixai master`` does it, with the mastering :class:`mixai.settings.schema.Settings`.
+mastered exactly as ``mixai master`` does it, with the mastering
+:class:`mixai.settings.schema.Settings`.
 
 Everything a mix needs to be reproduced is one JSON document (:class:`MixSettings`), versioned and
 read strictly (unknown keys, out-of-range values and a wrong schema version are errors), built on the
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,73 +35,6 @@ MIX_SCHEMA_VERSION = 1
 MIX_KIND = "mixai-mix"
 
 ROLES: tuple[str, ...] = ("vocals", "drums", "bass", "keys", "guitar", "strings", "other")
-
-# File-name patterns, tried in this order (so "bass drum" is drums and "bassoon" is not bass).
-_ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("drums", r"drum|kick|snare|hats?\b|hihat|hi_hat|cymbal|perc|overhead|\boh\b|toms?\b|clap|808|beat"),
-    ("vocals", r"vocal|vox|voice|sing|choir|\bbv\b|\blead\b|\bld\b|\bvo\b"),
-    ("bass", r"bass(?!oon)|\bsub\b|\bbs\b"),
-    ("keys", r"key|piano|organ|synth|rhodes|wurli|\bep\b|pad|harpsi|clav"),
-    ("guitar", r"guitar|gtr|\bgt\b|acoustic|strat|\bele?c\b"),
-    ("strings", r"string|violin|viola|cello|\bstr\b|quartet|orchestra"),
-    ("other", r"other|fx|sfx|brass|horn|sax|trumpet|trombone|flute|clarinet|oboe|bassoon|accordion|"
-              r"vibraphone|marimba|misc"),
-)
-
-
-def role_from_name(name: str) -> str | None:
-    """The role a file name announces (``Lead Vox.wav`` -> vocals), or None when it says nothing."""
-    text = re.sub(r"[^a-z0-9]+", " ", name.lower())
-    text = re.sub(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", " ", text)  # "gtr2" -> "gtr 2"
-    for role, pattern in _ROLE_PATTERNS:
-        if re.search(pattern, text):
-            return role
-    return None
-
-
-def role_from_sound(features: Any) -> str:
-    """A role from simple feature rules, for stems whose name says nothing.
-
-    Drums: noise-like (spectral flatness above -10 dB) and bright (centroid above 3 kHz).
-    Bass: most of the energy below 250 Hz (over 85 %, or over 50 % with a centroid under 700 Hz).
-    Anything else is ``other``: the features cannot tell melodic families apart reliably.
-    (Thresholds read off the rendered corpus' stems.)
-    """
-    bands = features.bands_db()
-    low = float(np.sum(10.0 ** (bands[:3] / 10.0)))  # 30-250 Hz share of the energy
-    centroid_hz = 1000.0 * 2.0 ** features["spectral_centroid_oct"]
-    if features["spectral_flatness_db"] > -10.0 and centroid_hz > 3000.0:
-        return "drums"
-    if low > 0.85 or (low > 0.5 and centroid_hz < 700.0):
-        return "bass"
-    return "other"
-
-
-def role_one_hot(role: str) -> np.ndarray:
-    v = np.zeros(len(ROLES), dtype=np.float32)
-    v[ROLES.index(role)] = 1.0
-    return v
-
-
-MODEL_INPUT_VERSION = 1
-
-
-def model_input_names() -> list[str]:
-    from mixai.analysis.features import FEATURE_NAMES
-
-    return ([f"stem.{n}" for n in FEATURE_NAMES] + [f"role.{r}" for r in ROLES]
-            + [f"mix.{n}" for n in FEATURE_NAMES] + [f"song_roles.{r}" for r in ROLES] + ["song_stems_log2"])
-
-
-def model_input(stem_features: np.ndarray, role: str, mix_features: np.ndarray,
-                song_roles: list[str]) -> np.ndarray:
-    """One network input row: the stem's features, its role one-hot, the features of the mix as it
-    arrived (the plain sum of the stems), how many stems of each role the song has, log2(#stems)."""
-    counts = np.array([song_roles.count(r) for r in ROLES], dtype=np.float32)
-    return np.concatenate([np.asarray(stem_features, np.float32), role_one_hot(role),
-                           np.asarray(mix_features, np.float32), counts,
-                           np.array([np.log2(max(1, len(song_roles)))], np.float32)]).astype(np.float32)
-
 
 # --- settings --------------------------------------------------------------------------------
 
@@ -287,6 +220,7 @@ def compressor_for(role: str, threshold_db: float, ratio: float) -> Compressor:
                       ratio=float(np.clip(round(ratio, 3), 1.0, 10.0)), attack_ms=attack, release_ms=release)
 
 
-__all__ = ["ROLES", "role_from_name", "role_from_sound", "role_one_hot", "StemSettings", "ReverbBus",
-           "StemEntry", "MixSettings", "load_mix_settings", "STEM_OUTPUTS", "STEM_OUTPUT_NAMES",
-           "decode_outputs", "encode_outputs", "eq_from_gains", "compressor_for", "MIX_SCHEMA_VERSION"]
+__all__ = ["ROLES", "StemSettings", "ReverbBus", "StemEntry", "MixSettings", "load_mix_settings", "EQ_BANDS",
+           "EQ_BAND_Q", "STEM_OUTPUTS", "STEM_OUTPUT_NAMES", "ROLE_COMP_TIMES_MS", "DEFAULT_COMP_TIMES_MS",
+           "stem_output_metadata", "decode_outputs", "encode_outputs", "eq_from_gains", "compressor_for",
+           "MIX_SCHEMA_VERSION", "MIX_KIND"]
