@@ -194,3 +194,33 @@ def test_real_process_help_and_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mixai", "master", str(tmp_path / "x.wav"), "-o",
                         str(tmp_path / "y.wav")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_command_is_there_and_shares_one_predictor_list():
+    """The parser is built from the command modules listed in mixai.cli.app (a missing one is an
+    ImportError, not a silently absent command), and every --predictor offers the same choices."""
+    from mixai.cli.app import COMMAND_MODULES, build_parser
+    from mixai.cli.options import BIT_DEPTHS
+    from mixai.io.audio import BIT_DEPTHS as WRITER_BIT_DEPTHS
+    from mixai.predict import PREDICTOR_CHOICES
+
+    assert [m.NAME for m in COMMAND_MODULES] == ["master", "analyze", "suggest", "mix", "batch"]
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices  # argparse keeps them here
+    assert set(subparsers) == {"master", "analyze", "suggest", "mix", "batch"}
+    seen = 0
+    for sub in subparsers.values():
+        for action in sub._actions:
+            if action.dest in ("predictor", "master_predictor"):
+                assert tuple(action.choices) == PREDICTOR_CHOICES
+                seen += 1
+            if action.dest == "bit_depth":
+                assert tuple(action.choices) == WRITER_BIT_DEPTHS == BIT_DEPTHS
+    assert seen == 6  # master, suggest, mix (2), batch (2)
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; from mixai.cli import build_parser; build_parser();"
+            "print(','.join(m for m in ('numpy', 'scipy', 'librosa', 'pedalboard', 'onnxruntime') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
