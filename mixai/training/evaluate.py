@@ -65,8 +65,8 @@ def _matchering(damaged: np.ndarray, reference: np.ndarray, rate: int, tmp: str)
 
 def evaluate_piece(args: tuple) -> dict:
     corpus, split, index, mix_path, ref_path, model_path, seed, systems, undamaged, damage_kind = args
-    from mixai.features import extract
-    from mixai.pipeline import MasterOptions, master_array
+    from mixai.analysis.features import extract
+    from mixai.master.pipeline import MasterOptions, master_array
     from mixai.predict import Target
     from mixai.predict.onnx import Model
     from mixai.settings import neutral_settings

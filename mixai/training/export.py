@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mixai.features import FEATURE_NAMES, FEATURE_VERSION
+from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION
 from mixai.settings import SCHEMA_VERSION
 
 OPSET = 17
@@ -40,7 +40,7 @@ def model_metadata(info: dict) -> dict[str, str]:
 
 def stem_model_metadata(info: dict) -> dict[str, str]:
     """The stem model's metadata (checked by :class:`mixai.mix.StemModel`)."""
-    from mixai.stems import MIX_SCHEMA_VERSION, ROLES, model_input_names, stem_output_metadata
+    from mixai.settings.stems import MIX_SCHEMA_VERSION, ROLES, model_input_names, stem_output_metadata
 
     return _common_metadata("stems") | {
         "feature_version": str(FEATURE_VERSION),
@@ -49,6 +49,19 @@ def stem_model_metadata(info: dict) -> dict[str, str]:
         "roles": json.dumps(list(ROLES)),
         "outputs": json.dumps(stem_output_metadata()),
         "mix_schema_version": str(MIX_SCHEMA_VERSION),
+    } | _stringify(info)
+
+
+def role_model_metadata(info: dict) -> dict[str, str]:
+    """The role classifier's metadata (checked by :class:`mixai.predict.roles.RoleModel`)."""
+    from mixai.predict.roles import ROLES_MODEL_KIND, role_input_names
+    from mixai.settings.stems import ROLES
+
+    return _common_metadata(ROLES_MODEL_KIND) | {
+        "feature_version": str(FEATURE_VERSION),
+        "feature_names": json.dumps(list(FEATURE_NAMES)),
+        "input_names": json.dumps(role_input_names()),
+        "roles": json.dumps(list(ROLES)),
     } | _stringify(info)
 
 
@@ -116,6 +129,13 @@ def export_stem_model(model: torch.nn.Module, path: str | os.PathLike, n_inputs:
     """The stem network: ``inputs`` (batch, n_inputs) -> ``outputs`` (batch, 10)."""
     return export_network(model, path, n_inputs=n_inputs, input_name="inputs", output_name="outputs",
                           metadata=stem_model_metadata(info))
+
+
+def export_role_model(model: torch.nn.Module, path: str | os.PathLike, info: dict) -> Path:
+    """The role classifier: ``features`` (batch, 50: stem and mix features) -> ``probabilities``
+    (batch, number of roles)."""
+    return export_network(model, path, n_inputs=2 * len(FEATURE_NAMES), input_name="features",
+                          output_name="probabilities", metadata=role_model_metadata(info))
 
 
 def torch_from_onnx(path: str | os.PathLike):

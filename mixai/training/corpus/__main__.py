@@ -3,6 +3,7 @@
     python -m mixai.training.corpus catalogue                 # measure tracks, write recorded.json
     python -m mixai.training.corpus excerpts --out data/recorded
     python -m mixai.training.corpus table                     # the split table (Markdown)
+    python -m mixai.training.corpus stems --out data/stems/recorded   # real band stems, in windows
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--limit", type=int, default=None, help="at most N tracks per split")
     ex.add_argument("--jobs", type=int, default=2)
     sub.add_parser("table", help="print the split table")
+    st = sub.add_parser("stems", help="cut the real band stems (fretsonfire-songs-muldjord) into windows, "
+                                      "split by song")
+    st.add_argument("--out", default="data/stems/recorded")
+    st.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
+    st.add_argument("--seconds", type=float, default=15.0, help="window length (default 15)")
+    st.add_argument("--hop", type=float, default=7.5, help="seconds from one window to the next (default 7.5)")
+    st.add_argument("--jobs", type=int, default=2)
     return parser
 
 
@@ -55,6 +63,16 @@ def main(argv: list[str] | None = None) -> int:
                                    limit=args.limit)
             for split, ids in index["splits"].items():
                 print(f"{split}: {len(ids)} excerpts")
+        elif args.command == "stems":
+            from mixai.training.corpus.stems_recorded import WindowConfig, build_stem_windows
+
+            if not 1.0 <= args.seconds <= 120.0 or not 0.5 <= args.hop <= 120.0:
+                raise CatalogueError("--seconds must be 1..120 and --hop 0.5..120")
+            index = build_stem_windows(args.out, config=WindowConfig(args.seconds, args.hop),
+                                       splits=tuple(args.splits), jobs=args.jobs)
+            for song, split in sorted(index["songs"].items(), key=lambda kv: (kv[1], kv[0])):
+                count = sum(p.startswith(song + ".") for p in index["splits"][split])
+                print(f"{split:<5}  {song:<24} {count} windows")
         else:
             print(split_table(load_manifest()))
     except CatalogueError as exc:

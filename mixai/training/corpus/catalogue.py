@@ -163,7 +163,8 @@ def measure_track(package: str, path: str) -> Track | None:
     file that does not decode."""
     import soundfile as sf
 
-    from mixai.loudness import integrated_lufs, true_peak_dbtp
+    from mixai.dsp.loudness import integrated_lufs
+    from mixai.dsp.truepeak import true_peak_dbtp
 
     try:
         if MEMBER_SEPARATOR not in path and sf.info(path).duration < MIN_TRACK_SECONDS:

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mixai.chain import REFERENCE_LUFS, apply_width, build_boards
-from mixai.loudness import integrated_lufs
+from mixai.dsp.chain import REFERENCE_LUFS, apply_width, build_boards
+from mixai.dsp.loudness import integrated_lufs
 from mixai.settings import (EQ, Compressor, HighShelf, LowShelf, Peak, Reverb, Settings, Stereo)
 
 EQ_MAX_DB = 12.0

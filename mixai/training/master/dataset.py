@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mixai.features import FEATURE_NAMES, FEATURE_VERSION, extract
+from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION, extract
 from mixai.settings import PARAMETER_NAMES, SCHEMA_VERSION
 
 MODE_PROFILE, MODE_SAME, MODE_OTHER = 0, 1, 2

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mixai.features import FEATURE_COUNT
+from mixai.analysis.features import FEATURE_COUNT
 from mixai.settings import PARAMETER_NAMES, PARAMETERS
 
 INPUTS = 2 * FEATURE_COUNT
@@ -190,11 +190,11 @@ def loudness_shares(audio_features: np.ndarray, labels: np.ndarray) -> np.ndarra
     """
     from scipy import signal
 
-    from mixai.features import BAND_EDGES_HZ
-    from mixai.loudness import _k_weighting_sos
+    from mixai.analysis.features import BAND_EDGES_HZ
+    from mixai.dsp.loudness import k_weighting_sos
 
     grid = MEL_CURVE_HZ
-    _, k = signal.sosfreqz(_k_weighting_sos(int(CURVE_SAMPLE_RATE)), worN=grid, fs=CURVE_SAMPLE_RATE)
+    _, k = signal.sosfreqz(k_weighting_sos(int(CURVE_SAMPLE_RATE)), worN=grid, fs=CURVE_SAMPLE_RATE)
     k_db = 20 * np.log10(np.maximum(np.abs(k), 1e-6))
     edges = np.asarray(BAND_EDGES_HZ)
     band = np.clip(np.searchsorted(edges, grid, side="right") - 1, 0, len(edges) - 2)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mixai.features import FEATURE_NAMES, Features, extract
+from mixai.analysis.features import FEATURE_NAMES, Features, extract
 
 PROFILE_PATH = Path(__file__).resolve().parents[1] / "profiles" / "default.json"
 

@@ -18,7 +18,7 @@ import torch
 
 from mixai.settings import PARAMETER_NAMES
 from mixai.training.master.model import INPUTS, LOSSES, MasterNet, label_index, loudness_shares
-from mixai.features import FEATURE_COUNT
+from mixai.analysis.features import FEATURE_COUNT
 
 
 def with_profile_copies(split: dict[str, np.ndarray], profile: np.ndarray) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixai.stems import EQ_BANDS, EQ_BAND_Q
+from mixai.settings.stems import EQ_BANDS, EQ_BAND_Q
 
 LEVEL_RANGE_DB = 12.0
 EQ_RANGE_DB = 6.0
@@ -61,7 +61,7 @@ def apply_damage(x: np.ndarray, rate: int, damage: StemDamage, rng: np.random.Ge
     """Damaged copy of a (channels, n) stem (the input is not modified)."""
     import pedalboard as pb
 
-    from mixai.loudness import integrated_lufs
+    from mixai.dsp.loudness import integrated_lufs
 
     board = []
     freqs = dict(EQ_BANDS)

@@ -1,15 +1,22 @@
 """Train the stem network on rows from :mod:`mixai.training.stems.dataset` and export it to ONNX.
 
 A small MLP: inputs standardised inside the network (train-set mean and spread baked into the
-graph) -> 2 x 128 GELU -> sigmoid outputs in [0, 1] (:data:`mixai.stems.STEM_OUTPUTS`). Loss:
-mean absolute error per output, the relative-loudness output weighted x6 (it sets the balance). Adam,
-full-batch-ish minibatches, cosine schedule, seeded; the epoch with the best validation
-relative-loudness error is kept.
+graph) -> 2 x 128 GELU -> sigmoid outputs in [0, 1] (:data:`mixai.settings.stems.STEM_OUTPUTS`).
+Loss: mean absolute error per output, the relative-loudness output weighted x6 (it sets the
+balance); rows of real recordings (source ``recorded``) weigh ``recorded_weight`` times a
+rendered row, since there are far fewer of them. Small Gaussian noise on the standardised inputs
+keeps the network from keying on one soundfont's exact timbre. AdamW, cosine schedule, seeded.
+
+Model selection uses the validation rows only: every few epochs the relative-loudness error (per
+song, after removing the song's common offset) is divided by the same error of equal loudness
+(every stem alike) on the same rows, separately for the rendered and the recorded validation
+songs; the epoch whose *worse* ratio is lowest is kept, so a model cannot buy renders with real
+songs or the other way round.
 
 Usage::
 
-    python -m mixai.training.stems.train --train data/stems/train.npz --val data/stems/val.npz \\
-        --out models/mixai-stems.onnx --epochs 400 --seed 0
+    python -m mixai.training.stems.train --train data/stems/rows/train.npz --val data/stems/rows/val.npz \\
+        --out models/mixai-stems.onnx --epochs 300 --seed 0
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ import numpy as np
 
 LEVEL_WEIGHT = 6.0
 HIDDEN = 128
+RECORDED_SOURCE = "recorded"
 
 
-def build_model(mean: np.ndarray, std: np.ndarray, n_out: int):
+def build_model(mean: np.ndarray, std: np.ndarray, n_out: int, *, noise: float = 0.0):
     import torch
     from torch import nn
 
@@ -32,62 +40,86 @@ def build_model(mean: np.ndarray, std: np.ndarray, n_out: int):
             super().__init__()
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+            self.noise = noise
             self.body = nn.Sequential(nn.Linear(mean.size, HIDDEN), nn.GELU(), nn.Dropout(0.1),
                                       nn.Linear(HIDDEN, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, n_out))
 
         def forward(self, x):
-            return torch.sigmoid(self.body((x - self.mean) / self.std))
+            z = (x - self.mean) / self.std
+            if self.training and self.noise > 0:
+                z = z + self.noise * torch.randn_like(z)
+            return torch.sigmoid(self.body(z))
 
     return StemNet()
 
 
-def level_error_db(pred_unit: np.ndarray, true_unit: np.ndarray, pieces: np.ndarray) -> float:
+def _centred_abs(err: np.ndarray, songs: np.ndarray) -> np.ndarray:
+    out = np.empty_like(err)
+    for s in np.unique(songs):
+        sel = songs == s
+        out[sel] = err[sel] - err[sel].mean()
+    return np.abs(out)
+
+
+def level_error_db(pred_unit: np.ndarray, true_unit: np.ndarray, songs: np.ndarray) -> float:
     """Median |error| of the relative loudness, after removing each song's mean error (a shift of
     every stem of a song by the same dB changes nothing in the mix)."""
-    from mixai.stems import STEM_OUTPUTS
+    from mixai.settings.stems import STEM_OUTPUTS
 
-    spec = STEM_OUTPUTS[0]
-    span = spec.high - spec.low
-    err = (pred_unit[:, 0] - true_unit[:, 0]) * span
-    out = np.empty_like(err)
-    for p in np.unique(pieces):
-        sel = pieces == p
-        out[sel] = err[sel] - err[sel].mean()
-    return float(np.median(np.abs(out)))
+    span = STEM_OUTPUTS[0].high - STEM_OUTPUTS[0].low
+    return float(np.median(_centred_abs((pred_unit[:, 0] - true_unit[:, 0]) * span, songs)))
 
 
-def train(train_path: str, val_path: str, out: str, *, epochs: int = 400, seed: int = 0,
-          lr: float = 2e-3, batch: int = 256) -> dict:
+def equal_loudness_error_db(true_unit: np.ndarray, songs: np.ndarray) -> float:
+    """The same error for equal loudness: every stem of a song predicted alike."""
+    return level_error_db(np.zeros_like(true_unit), true_unit, songs)
+
+
+def val_groups(data) -> dict[str, np.ndarray]:
+    """Row masks of the validation domains: rendered and recorded songs (those present)."""
+    source = data["source"] if "source" in data.files else np.full(len(data["x"]), "rendered")
+    recorded = source == RECORDED_SOURCE
+    return {name: mask for name, mask in (("rendered", ~recorded), ("recorded", recorded)) if mask.any()}
+
+
+def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300, seed: int = 0,
+          lr: float = 2e-3, batch: int = 256, recorded_weight: float = 3.0, noise: float = 0.1,
+          threads: int = 2) -> dict:
     import torch
     from tqdm import tqdm
 
-    from mixai.stems import STEM_OUTPUTS
-    from mixai.training.export import export_stem_model
+    from mixai.settings.stems import STEM_OUTPUTS
 
     torch.manual_seed(seed)
     np.random.seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     tr, va = np.load(train_path), np.load(val_path)
     xt, yt = tr["x"].astype(np.float32), tr["y"].astype(np.float32)
     xv, yv = va["x"].astype(np.float32), va["y"].astype(np.float32)
+    row_w = np.ones(len(xt), np.float32)
+    if "source" in tr.files:
+        row_w[tr["source"] == RECORDED_SOURCE] = recorded_weight
     mean = xt.mean(axis=0)
     std = np.maximum(xt.std(axis=0), 1e-3)
-    model = build_model(mean, std, len(STEM_OUTPUTS))
+    model = build_model(mean, std, len(STEM_OUTPUTS), noise=noise)
     weights = torch.ones(len(STEM_OUTPUTS))
     weights[0] = LEVEL_WEIGHT
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    Xt, Yt, Xv = torch.tensor(xt), torch.tensor(yt), torch.tensor(xv)
+    Xt, Yt, Wt, Xv = torch.tensor(xt), torch.tensor(yt), torch.tensor(row_w), torch.tensor(xv)
+    groups = val_groups(va)
+    baseline = {g: equal_loudness_error_db(yv[m], va["piece"][m]) for g, m in groups.items()}
     gen = torch.Generator().manual_seed(seed)
-    best = (float("inf"), None, -1)
+    best: tuple[float, dict | None, int, dict] = (float("inf"), None, -1, {})
     t0 = time.time()
-    bar = tqdm(range(epochs), desc="stem model")
+    bar = tqdm(range(epochs), desc="stem model", unit="epoch")
     for epoch in bar:
         model.train()
         perm = torch.randperm(len(Xt), generator=gen)
         for i in range(0, len(Xt), batch):
             idx = perm[i:i + batch]
-            loss = ((model(Xt[idx]) - Yt[idx]).abs() * weights).mean()
+            per_row = ((model(Xt[idx]) - Yt[idx]).abs() * weights).mean(dim=1)
+            loss = (per_row * Wt[idx]).sum() / Wt[idx].sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -96,19 +128,28 @@ def train(train_path: str, val_path: str, out: str, *, epochs: int = 400, seed: 
             model.eval()
             with torch.no_grad():
                 pv = model(Xv).numpy()
-            err = level_error_db(pv, yv, va["piece"])
-            if err < best[0]:
-                best = (err, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
-            bar.set_postfix(loss=float(loss.detach()), val_level_db=round(err, 3))
+            errs = {g: level_error_db(pv[m], yv[m], va["piece"][m]) for g, m in groups.items()}
+            worst = max(errs[g] / max(baseline[g], 1e-6) for g in errs)
+            if worst < best[0]:
+                best = (worst, {k: v.clone() for k, v in model.state_dict().items()}, epoch, errs)
+            bar.set_postfix(loss=round(float(loss.detach()), 4), **{f"val_{g}_db": round(e, 2) for g, e in errs.items()})
     model.load_state_dict(best[1])
     model.eval()
     with torch.no_grad():
         pv = model(Xv).numpy()
     mae = np.abs(pv - yv).mean(axis=0)
     info = {"seed": seed, "epochs": epochs, "best_epoch": best[2], "train_rows": len(xt), "val_rows": len(xv),
-            "val_level_median_abs_db": round(best[0], 3), "train_seconds": round(time.time() - t0, 1),
+            "recorded_weight": recorded_weight, "input_noise": noise,
+            "val_level_median_abs_db": {g: round(e, 3) for g, e in best[3].items()},
+            "val_equal_loudness_median_abs_db": {g: round(e, 3) for g, e in baseline.items()},
+            "val_worst_ratio": round(best[0], 3), "train_seconds": round(time.time() - t0, 1),
             "val_unit_mae": {s.name: round(float(m), 4) for s, m in zip(STEM_OUTPUTS, mae)}}
-    export_stem_model(model, out, xt.shape[1], info)
+    if "source" in tr.files:
+        info["train_sources"] = {str(s): int(n) for s, n in zip(*np.unique(tr["source"], return_counts=True))}
+    if out:
+        from mixai.training.export import export_stem_model
+
+        export_stem_model(model, out, xt.shape[1], info)
     return info
 
 
@@ -116,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     p = argparse.ArgumentParser(prog="python -m mixai.training.stems.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--train", default="data/stems/train.npz")
-    p.add_argument("--val", default="data/stems/val.npz")
+    p.add_argument("--train", default="data/stems/rows/train.npz")
+    p.add_argument("--val", default="data/stems/rows/val.npz")
     p.add_argument("--out", default="models/mixai-stems.onnx")
-    p.add_argument("--epochs", type=int, default=400)
+    p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--recorded-weight", type=float, default=3.0)
+    p.add_argument("--noise", type=float, default=0.1, help="Gaussian noise on the standardised inputs")
     a = p.parse_args(argv)
-    info = train(a.train, a.val, a.out, epochs=a.epochs, seed=a.seed)
+    info = train(a.train, a.val, a.out, epochs=a.epochs, seed=a.seed, recorded_weight=a.recorded_weight,
+                 noise=a.noise)
     print(json.dumps(info, indent=2))
     return 0
 
