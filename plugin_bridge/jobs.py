@@ -1,0 +1,13 @@
+"""Deprecated: split into :mod:`plugin_bridge.pool` (the worker pool), :mod:`plugin_bridge.worker`
+(the worker process), :mod:`plugin_bridge.job` (jobs, kinds, queue errors) and
+:mod:`plugin_bridge.handlers.kinds` (what each kind of job runs). This module only re-exports."""
+
+from mixai.compat import moved
+from plugin_bridge.job import Busy, Job, JobCancelled, JobConflict
+from plugin_bridge.pool import WorkerPool
+from plugin_bridge.worker import describe_error, run_job, warm_up, worker_main
+
+moved(__name__, "plugin_bridge.pool, plugin_bridge.worker and plugin_bridge.job")
+
+__all__ = ["WorkerPool", "Job", "Busy", "JobConflict", "JobCancelled", "run_job", "worker_main", "describe_error",
+           "warm_up"]
