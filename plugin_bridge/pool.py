@@ -1,22 +1,23 @@
 """The job pool: a fixed number of worker *processes*, a bounded queue, progress and cancellation.
 
 Audio work never runs in the server process (a Python thread rendering audio there was measured to
-push ping round trips from 0.2 ms to 10+ ms). Each worker is a ``multiprocessing`` process (forkserver
-or spawn context) joined to the server by its own duplex ``Pipe``: jobs go down it, progress and
-results come back up it. One light thread in the server waits on every pipe and every worker's
-sentinel at once and turns what arrives into callbacks. Per-worker pipes (rather than one shared
-``Queue``) mean a worker killed mid-message can only break its own channel.
+push ping round trips from 0.2 ms to 10+ ms). Each worker (:mod:`plugin_bridge.worker`) is a
+``multiprocessing`` process (forkserver or spawn context) joined to the server by its own duplex
+``Pipe``: jobs go down it, progress and results come back up it. One light thread in the server
+waits on every pipe and every worker's sentinel at once and turns what arrives into callbacks.
+Per-worker pipes (rather than one shared ``Queue``) mean a worker killed mid-message can only break
+its own channel.
 
 Cancelling a running job sends the worker ``SIGUSR1``; the worker's handler raises
-:class:`JobCancelled` inside the job (only if that job is still the one running), the pipeline
-unwinds, and :class:`mixai.audio.AtomicWriter` deletes its temporary file, so nothing is left under
-the output name. A worker that does not stop within the grace period is killed and replaced, and the
-server removes any temporary ``.NAME.*.part*`` file and any output the job created.
+:class:`~plugin_bridge.job.JobCancelled` inside the job (only if that job is still the one running),
+the pipeline unwinds, and the atomic writer deletes its temporary file, so nothing is left under the
+output name. A worker that does not stop within the grace period is killed and replaced, and the
+server removes any temporary file (:func:`mixai.io.atomic.remove_temporaries`) and any output the
+job created.
 """
 
 from __future__ import annotations
 
-import glob
 import logging
 import multiprocessing as mp
 import multiprocessing.connection as mpc
@@ -24,59 +25,19 @@ import os
 import signal
 import threading
 import time
-import traceback
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-log = logging.getLogger("plugin_bridge.jobs")
+from mixai.io.atomic import remove_temporaries
+from plugin_bridge.job import Busy, EventCallback, Job, JobConflict
+from plugin_bridge.worker import worker_main
 
-PROGRESS_KINDS = ("master", "mix")
-WORKER_NICENESS = 5
+log = logging.getLogger("plugin_bridge.pool")
 
-
-class Busy(Exception):
-    """The queue is full."""
-
-
-class JobConflict(Exception):
-    """Duplicate active id, unknown id, or an output another active job is using."""
-
-
-class JobCancelled(BaseException):
-    """Raised inside a worker by the SIGUSR1 handler (BaseException: pipeline code may catch Exception)."""
-
-
-@dataclass
-class Job:
-    id: str
-    kind: str
-    params: dict[str, Any]
-    reply_to: tuple[str, int]
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-    state: str = "queued"
-    progress: float = 0.0
-    sent_progress: float = -1.0
-    seq: int = -1
-    worker: int | None = None
-    submitted: float = field(default_factory=time.monotonic)
-    started: float | None = None
-    cancel_requested: bool = False
-    cancel_deadline: float | None = None
-    preexisting: frozenset[str] = frozenset()
-
-    def describe(self) -> dict[str, Any]:
-        now = time.monotonic()
-        return {"id": self.id, "kind": self.kind, "state": self.state,
-                "progress": round(self.progress, 3),
-                "waited_s": round((self.started or now) - self.submitted, 3),
-                "running_s": round(now - self.started, 3) if self.started else 0.0,
-                "cancelling": self.cancel_requested}
-
-
-EventCallback = Callable[[Job, str, Any], None]
+# What the forkserver imports once, so every worker (and every replacement after a kill) forks with
+# the heavy modules already loaded. mixai.analysis.features loads the librosa ones on first use.
+PRELOAD = ["plugin_bridge.worker", "mixai.master.pipeline", "mixai.analysis.measure", "mixai.predict.dsp",
+           "pedalboard", "librosa.feature.spectral", "librosa.onset"]
 
 
 class _Slot:
@@ -110,12 +71,7 @@ class WorkerPool:
         self.cancel_grace_s = cancel_grace_s
         if start_method == "forkserver":
             self._ctx = mp.get_context("forkserver")
-            # The forkserver imports the heavy modules once; every worker (and every replacement
-            # after a kill) forks from it with them already loaded.
-            self._ctx.set_forkserver_preload(["plugin_bridge.jobs", "mixai.master.pipeline", "mixai.analysis.measure",
-                                             "mixai.predict.dsp", "pedalboard",
-                                             # mixai.analysis.features loads these on first use; load them here
-                                             "librosa.feature.spectral", "librosa.onset"])
+            self._ctx.set_forkserver_preload(PRELOAD)
         else:
             self._ctx = mp.get_context(start_method)
         self._lock = threading.RLock()
@@ -190,7 +146,7 @@ class WorkerPool:
                 proc.kill()
                 proc.join(1.0)
         for job in pending:
-            _remove_partials(job)
+            remove_partials(job)
         self._thread.join(timeout=2.0)
 
     def _wake(self) -> None:
@@ -360,7 +316,7 @@ class WorkerPool:
             fraction = float(min(1.0, max(0.0, msg[2])))
             if fraction > job.progress:
                 job.progress = fraction
-            if job.kind in PROGRESS_KINDS and job.progress >= job.sent_progress + 0.01:
+            if job.reports_progress and job.progress >= job.sent_progress + 0.01:
                 job.sent_progress = job.progress
                 events.append((job, "progress", job.progress))
             return
@@ -369,14 +325,14 @@ class WorkerPool:
         if kind == "done":
             job.state = "done"
             self.completed += 1
-            if job.kind in PROGRESS_KINDS and job.sent_progress < 1.0:
+            if job.reports_progress and job.sent_progress < 1.0:
                 job.progress = job.sent_progress = 1.0
                 events.append((job, "progress", 1.0))
             events.append((job, "done", msg[2]))
         elif kind == "cancelled":
             job.state = "cancelled"
             self.cancelled += 1
-            _remove_partials(job)
+            remove_partials(job)
             events.append((job, "cancelled", None))
         else:
             job.state = "error"
@@ -404,7 +360,7 @@ class WorkerPool:
                 job.state = "error"
                 self.failed += 1
                 events.append((job, "error", f"worker process died (exit code {code})"))
-            _remove_partials(job)
+            remove_partials(job)
         slot.process = None
         slot.early_deaths = slot.early_deaths + 1 if not slot.ready else 0
         slot.ready = False
@@ -417,16 +373,12 @@ class WorkerPool:
             slot.respawn_at = time.monotonic() + delay
 
 
-def _remove_partials(job: Job) -> None:
-    """Delete AtomicWriter temp files for the job's outputs, and outputs the job itself created."""
+
+def remove_partials(job: Job) -> None:
+    """Delete the atomic writer's temporaries of the job's outputs, and outputs the job itself created."""
     for out in job.outputs:
         folder, name = os.path.split(out)
-        stem, ext = os.path.splitext(name)
-        for tmp in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.part*")):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        remove_temporaries(folder or ".", dest_name=name)
         if job.state == "cancelled" and out not in job.preexisting and os.path.lexists(out):
             try:
                 os.unlink(out)
@@ -434,210 +386,4 @@ def _remove_partials(job: Job) -> None:
                 pass
 
 
-# ============================================================================================
-# Worker side
-# ============================================================================================
-
-_current_seq = -1
-_cancel_value: Any = None
-_terminating = False
-
-
-def _on_cancel_signal(signum: int, frame: Any) -> None:
-    if _current_seq >= 0 and _cancel_value is not None and _cancel_value.value == _current_seq:
-        raise JobCancelled()
-
-
-def _on_term_signal(signum: int, frame: Any) -> None:
-    """SIGTERM: abandon the running job like a cancel (so temporary files go), then exit."""
-    global _terminating
-    _terminating = True
-    if _current_seq >= 0:
-        raise JobCancelled()
-    raise SystemExit(0)
-
-
-def _mask(block: bool) -> None:
-    signal.pthread_sigmask(signal.SIG_BLOCK if block else signal.SIG_UNBLOCK,
-                           {signal.SIGUSR1, signal.SIGTERM})
-
-
-def warm_up() -> None:
-    """Import and exercise the analysis and render paths once (librosa, numba, pedalboard)."""
-    import numpy as np
-
-    from mixai.master.pipeline import master_array
-
-    rng = np.random.default_rng(0)
-    t = np.arange(22050) / 22050.0
-    x = (0.2 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
-    master_array(np.stack([x, x]), 22050)
-
-
-def worker_main(conn: Any, cancel_value: Any, roots: tuple[str, ...], warm: bool, index: int) -> None:
-    global _cancel_value
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
-    signal.signal(signal.SIGTERM, _on_term_signal)
-    _cancel_value = cancel_value
-    signal.signal(signal.SIGUSR1, _on_cancel_signal)
-    logging.basicConfig(level=logging.WARNING, format=f"mixai-bridge worker {index}: %(message)s")
-    try:  # audio work yields the CPU to the server's receive loop when cores are scarce
-        os.nice(WORKER_NICENESS)
-    except OSError:
-        pass
-    if warm:
-        try:
-            warm_up()
-        except Exception:
-            logging.getLogger(__name__).exception("warm-up failed (continuing)")
-    conn.send(("ready", index))
-    while not _terminating:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        except JobCancelled:
-            continue
-        if msg is None:
-            return
-        _, seq, kind, params = msg
-        _run_one(conn, seq, kind, params, roots)
-
-
-def _run_one(conn: Any, seq: int, kind: str, params: dict[str, Any], roots: tuple[str, ...]) -> None:
-    global _current_seq
-    last = [-1.0, 0.0]
-
-    def progress(fraction: float, stage: str = "") -> None:
-        if _cancel_value.value == seq:  # cooperative check, in case a signal was missed
-            raise JobCancelled()
-        now = time.monotonic()
-        if fraction >= 1.0 or fraction - last[0] >= 0.01 and now - last[1] >= 0.02:
-            last[0], last[1] = fraction, now
-            _mask(True)
-            try:
-                conn.send(("progress", seq, float(fraction)))
-            finally:
-                _mask(False)
-
-    outputs = [p for p in (params.get("output"),) if p]
-    existed = {p for p in outputs if os.path.lexists(p)}
-    reply: tuple
-    try:
-        try:
-            _current_seq = seq
-            if _cancel_value.value == seq:  # cancelled before this worker picked the job up
-                raise JobCancelled()
-            result = run_job(kind, params, roots, progress)
-        finally:
-            _mask(True)
-            _current_seq = -1
-        reply = ("done", seq, result)
-    except JobCancelled:
-        _mask(True)
-        for p in outputs:
-            if p not in existed and os.path.lexists(p):
-                try:
-                    os.unlink(p)
-                except OSError:
-                    pass
-        reply = ("cancelled", seq)
-    except Exception as exc:
-        _mask(True)
-        reply = ("error", seq, describe_error(exc))
-    try:
-        conn.send(reply)
-    except (OSError, ValueError):
-        pass
-    finally:
-        _mask(False)
-
-
-def describe_error(exc: BaseException) -> str:
-    from mixai.errors import MixaiError
-
-    from plugin_bridge.paths import PathRefused
-
-    if isinstance(exc, (MixaiError, PathRefused)):
-        return str(exc)
-    if isinstance(exc, ImportError):
-        return str(exc) if str(exc).endswith("is not available") else f"not available: {exc}"
-    logging.getLogger(__name__).error("job failed:\n%s", traceback.format_exc())
-    return f"internal error: {type(exc).__name__}: {exc}"
-
-
-def run_job(kind: str, params: dict[str, Any], roots: tuple[str, ...],
-            progress: Callable[[float, str], None]) -> dict[str, Any]:
-    """Run one job in this process. ``params`` were validated by the server; paths are re-checked
-    here against the roots (a file may have been swapped for a symlink in between)."""
-    from plugin_bridge.paths import Roots
-
-    guard = Roots(roots)
-    options = _master_options(params.get("options") or {})
-    if kind == "analyze":
-        from mixai.analysis.measure import analyze
-
-        path = guard.input_file(params["input"])
-        return {"analysis": analyze(path).to_dict()}
-    if kind in ("suggest", "apply"):
-        if params.get("settings_file"):
-            from mixai.settings.schema import load_settings
-
-            settings = load_settings(guard.input_file(params["settings_file"]))
-            return {"settings": settings.to_dict(), "input_lufs": params.get("input_lufs")}
-        from mixai.master.pipeline import suggestion
-
-        path = guard.input_file(params["input"])
-        target = params.get("target")
-        if params.get("target_is_path"):
-            target = guard.input_file(target)
-        found = suggestion(path, target=target, predictor=params.get("predictor", "auto"), options=options)
-        return {"settings": found.settings.to_dict(), "input_lufs": found.analysis.integrated_lufs,
-                "model_trust": found.model_trust}
-    if kind == "master":
-        from mixai.master.pipeline import master_file
-
-        src = guard.input_file(params["input"])
-        target = params.get("target")
-        inputs = [src]
-        if params.get("target_is_path"):
-            target = guard.input_file(target)
-            inputs.append(target)
-        out = guard.output_file(params["output"], inputs=inputs)
-        report = master_file(src, out, target=target, predictor=params.get("predictor", "auto"),
-                             options=options, progress=progress)
-        summary = report.to_dict()
-        summary["summary"] = report.summary()
-        return {"output": out, "report": summary}
-    if kind == "mix":
-        try:
-            from mixai.mix import mix_files
-        except ImportError as exc:
-            raise ImportError("mix is not available") from exc
-        folder = guard.input_dir(params["input"])
-        try:
-            from mixai.mix import collect_stem_paths
-            stems = [str(p) for p in collect_stem_paths(folder)]
-        except ImportError:
-            stems = [os.path.join(folder, n) for n in sorted(os.listdir(folder))]
-        # every stem must itself stay under a root: a link in the folder may point anywhere
-        resolved = [guard.input_file(p) for p in stems]
-        out = guard.output_file(params["output"], inputs=resolved)
-        report = mix_files(stems, out, options=options, progress=progress)
-        summary = report.to_dict() if hasattr(report, "to_dict") else {"report": str(report)}
-        if hasattr(report, "summary"):
-            try:
-                summary["summary"] = report.summary()
-            except Exception:
-                pass
-        return {"output": out, "report": summary}
-    raise ValueError(f"unknown job kind {kind!r}")
-
-
-def _master_options(opts: dict[str, Any]):
-    from mixai.master.options import MasterOptions
-
-    return MasterOptions(**opts)
-
-
-__all__ = ["WorkerPool", "Job", "Busy", "JobConflict", "JobCancelled", "run_job", "worker_main"]
+__all__ = ["PRELOAD", "WorkerPool", "remove_partials"]

@@ -3,8 +3,9 @@
 Datagrams are handled one at a time by python-osc's :class:`BlockingOSCUDPServer` machinery, but
 with our own request handler: the raw bytes go to :meth:`Bridge.handle_datagram` inside a
 try/except, so a malformed packet gets an error reply instead of killing the loop (python-osc's
-dispatcher can raise on such datagrams). Nothing in this thread waits on audio work: jobs are
-queued to the worker processes and their results are sent from the pool's event thread.
+dispatcher can raise on such datagrams); replies are encoded by :func:`plugin_bridge.protocol.encode`.
+Nothing in this thread waits on audio work: jobs are queued to the worker processes and their
+results are sent from the pool's event thread.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import threading
 import time
 from typing import Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import BlockingOSCUDPServer
 
-from plugin_bridge.handlers import MAX_REPLY_BYTES, PREFIX, Bridge
-from plugin_bridge.jobs import WorkerPool
+from plugin_bridge.handlers.router import Bridge
 from plugin_bridge.paths import Roots
+from plugin_bridge.pool import WorkerPool
+from plugin_bridge.protocol import MAX_REPLY_BYTES, PREFIX, encode
 
 log = logging.getLogger("plugin_bridge.server")
 
@@ -48,21 +49,6 @@ class StopRequest:
         while self.signum is None:
             time.sleep(self.poll_s)  # a signal to this thread cuts the sleep short
         return self.signum
-
-
-def encode(address: str, args: tuple[Any, ...]) -> bytes:
-    builder = OscMessageBuilder(address=address)
-    for a in args:
-        if isinstance(a, bool):
-            builder.add_arg(a)
-        elif isinstance(a, int):
-            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_INT if -2**31 <= a < 2**31
-                            else OscMessageBuilder.ARG_TYPE_INT64)
-        elif isinstance(a, float):
-            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_FLOAT)
-        else:
-            builder.add_arg(str(a).replace("\x00", "\\x00"), OscMessageBuilder.ARG_TYPE_STRING)
-    return builder.build().dgram
 
 
 class _Handler(socketserver.BaseRequestHandler):

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from plugin_bridge.handlers import Bridge
-from plugin_bridge.jobs import Busy, JobConflict
+from plugin_bridge.job import Busy, JobConflict
 from plugin_bridge.paths import Roots
-from plugin_bridge.server import encode
+from plugin_bridge.protocol import encode
 
 KNOWN = ["/mixai/ping", "/mixai/status", "/mixai/analyze", "/mixai/suggest", "/mixai/master",
          "/mixai/mix", "/mixai/apply", "/mixai/cancel", "/mixai/get/target_lufs", "/mixai/get/preset",
@@ -140,7 +140,7 @@ def test_handle_datagram_mutated_messages(bridge, address, args, cut, flips):
 
 def test_job_replies_for_every_event(bridge):
     """The pool's callbacks turn into well-formed replies, including odd payloads."""
-    from plugin_bridge.jobs import Job
+    from plugin_bridge.job import Job
 
     for kind in ("analyze", "suggest", "master", "mix"):
         job = Job(id="j", kind=kind, params={}, reply_to=("127.0.0.1", 1))
