@@ -66,13 +66,14 @@ def _analyse(sources: list[StemSource], rate: int, frames: int, settings: MixSet
             named = role_from_name(source.name)
             if named is not None:
                 info.role, info.role_from = named, "name"
-            else:
-                info.role = role_from_sound(Features(info.features))
             plain += to_stereo(x, 0.0)
         infos.append(info)
         if progress:
             progress(0.3 * (k + 1) / len(sources), "analyze")
     mix_features = extract(feature_excerpt(plain, rate), rate).values if settings is None else np.zeros(0)
+    for info in infos:  # a role from the sound is judged against the mix the stem sits in
+        if info.role_from == "sound":
+            info.role = role_from_sound(Features(info.features), mix_features)
     return infos, mix_features
 
 

@@ -17,11 +17,12 @@ from mixai.settings.stems import StemSettings, compressor_for, decode_outputs, e
 SILENT_LUFS = -70.0
 # DSP fallback: level of each role relative to the loudest (lead) stem, pans for mono stems and
 # reverb sends. Rules of thumb: lead and drums forward, bass under them, pads and beds back.
+# A backing (a submix of the band) is the bed the solo stems sit on: loudest, already has its space.
 DSP_ROLE_OFFSET_DB = {"vocals": 0.0, "drums": -1.5, "bass": -3.5, "keys": -5.5, "guitar": -5.5,
-                      "strings": -7.0, "other": -6.0}
+                      "strings": -7.0, "other": -6.0, "backing": 0.0}
 ROLE_REVERB_SEND = {"vocals": 0.18, "drums": 0.06, "bass": 0.0, "keys": 0.14, "guitar": 0.14,
-                    "strings": 0.2, "other": 0.14}
-ROLE_CENTRED = ("vocals", "bass", "drums")
+                    "strings": 0.2, "other": 0.14, "backing": 0.0}
+ROLE_CENTRED = ("vocals", "bass", "drums", "backing")
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""A stem's role (vocals, drums, bass, keys, guitar, strings, other): from its file name, or from
-its sound when the name says nothing; the role list itself is part of the mix settings schema
+"""A stem's role (vocals, drums, bass, keys, guitar, strings, other, backing): from its file name, or
+from its sound when the name says nothing (the role classifier of :mod:`mixai.predict.roles`, or
+simple rules without it); the role list itself is part of the mix settings schema
 (:data:`mixai.settings.stems.ROLES`)."""
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("strings", r"string|violin|viola|cello|\bstr\b|quartet|orchestra"),
     ("other", r"other|fx|sfx|brass|horn|sax|trumpet|trombone|flute|clarinet|oboe|bassoon|accordion|"
               r"vibraphone|marimba|misc"),
+    # A submix of the band (karaoke, "minus one" and game backing tracks; Frets on Fire's song.ogg).
+    ("backing", r"backing|back ?track|\bsong\b|instrumental|\binst\b|karaoke|playback|minus ?one|\bbed\b"),
 )
 
 
@@ -29,13 +32,32 @@ def role_from_name(name: str) -> str | None:
     text = re.sub(r"[^a-z0-9]+", " ", name.lower())
     text = re.sub(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", " ", text)  # "gtr2" -> "gtr 2"
     for role, pattern in _ROLE_PATTERNS:
-        if re.search(pattern, text):
+        if role in ROLES and re.search(pattern, text):
             return role
     return None
 
 
-def role_from_sound(features: Any) -> str:
-    """A role from simple feature rules, for stems whose name says nothing.
+def role_from_sound(features: Any, mix_features: Any = None) -> str:
+    """The role of a stem whose name says nothing, from its features and those of the plain sum
+    of all the song's stems (``None``: the stem alone is the mix).
+
+    The shipped role classifier (:func:`mixai.predict.roles.classify`) decides when it is
+    installed; otherwise :func:`role_from_rules`.
+    """
+    from mixai.predict.roles import classify
+
+    stem = np.asarray(getattr(features, "values", features), dtype=np.float32)
+    mix = None if mix_features is None else np.asarray(getattr(mix_features, "values", mix_features), np.float32)
+    guess = classify(stem, mix)
+    if guess is not None:
+        return guess.role
+    from mixai.analysis.features import Features
+
+    return role_from_rules(features if isinstance(features, Features) else Features(stem))
+
+
+def role_from_rules(features: Any) -> str:
+    """A role from simple feature rules (the fallback without the role classifier).
 
     Drums: noise-like (spectral flatness above -10 dB) and bright (centroid above 3 kHz).
     Bass: most of the energy below 250 Hz (over 85 %, or over 50 % with a centroid under 700 Hz).
@@ -59,4 +81,4 @@ def role_one_hot(role: str) -> np.ndarray:
     return v
 
 
-__all__ = ["ROLES", "role_from_name", "role_from_sound", "role_one_hot"]
+__all__ = ["ROLES", "role_from_name", "role_from_rules", "role_from_sound", "role_one_hot"]
