@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mixai.audio import load, save
+from mixai.io.audio import load, save
 from mixai.settings import EQ, HighShelf, LowShelf, Peak
 from mixai.training.master.damage import Damage
 
@@ -44,9 +44,10 @@ def make(output: Path) -> None:
 
 
 def compare(unprocessed: Path, mastered: Path) -> None:
-    from mixai.loudness import integrated_lufs
+    from mixai.dsp.loudness import integrated_lufs
+    from mixai.master.options import MasterOptions
+    from mixai.master.pipeline import master_array
     from mixai.metrics import all_metrics
-    from mixai.pipeline import MasterOptions, master_array
     from mixai.settings import neutral_settings
 
     clean, rate = load(CLEAN)
