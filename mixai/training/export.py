@@ -40,7 +40,8 @@ def model_metadata(info: dict) -> dict[str, str]:
 
 def stem_model_metadata(info: dict) -> dict[str, str]:
     """The stem model's metadata (checked by :class:`mixai.mix.StemModel`)."""
-    from mixai.settings.stems import MIX_SCHEMA_VERSION, ROLES, model_input_names, stem_output_metadata
+    from mixai.mix.model import model_input_names
+    from mixai.settings.stems import MIX_SCHEMA_VERSION, ROLES, stem_output_metadata
 
     return _common_metadata("stems") | {
         "feature_version": str(FEATURE_VERSION),

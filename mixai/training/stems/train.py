@@ -31,24 +31,53 @@ HIDDEN = 128
 RECORDED_SOURCE = "recorded"
 
 
-def build_model(mean: np.ndarray, std: np.ndarray, n_out: int, *, noise: float = 0.0):
+def role_columns() -> list[int]:
+    """Columns of the input row that say which roles the stem and its song have (no sound)."""
+    from mixai.mix.model import model_input_names
+
+    return [i for i, n in enumerate(model_input_names()) if n.startswith(("role.", "song_roles.", "song_stems"))]
+
+
+def build_model(mean: np.ndarray, std: np.ndarray, n_out: int, *, noise: float = 0.0, level_bound_db: float = 0.0):
+    """The network. With ``level_bound_db`` > 0 the level output is a role prior (a small MLP of
+    the role columns alone) plus at most +-``level_bound_db`` from the sound (tanh of the full
+    MLP): material unlike the training material can then move a stem's level only that far."""
     import torch
     from torch import nn
+
+    from mixai.settings.stems import STEM_OUTPUTS
+
+    level = STEM_OUTPUTS[0]
+    cols = role_columns()
 
     class StemNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+            self.register_buffer("cols", torch.tensor(cols, dtype=torch.long))
+            sound = torch.ones(mean.size)
+            sound[cols] = 0.0
+            self.register_buffer("sound", sound)  # noise goes on the sound columns, never on the roles
             self.noise = noise
+            self.bound = float(level_bound_db)
             self.body = nn.Sequential(nn.Linear(mean.size, HIDDEN), nn.GELU(), nn.Dropout(0.1),
                                       nn.Linear(HIDDEN, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, n_out))
+            if self.bound > 0:
+                self.prior = nn.Sequential(nn.Linear(len(cols), 32), nn.GELU(), nn.Linear(32, 1))
 
         def forward(self, x):
             z = (x - self.mean) / self.std
             if self.training and self.noise > 0:
-                z = z + self.noise * torch.randn_like(z)
-            return torch.sigmoid(self.body(z))
+                z = z + self.noise * torch.randn_like(z) * self.sound
+            raw = self.body(z)
+            out = torch.sigmoid(raw)
+            if self.bound <= 0:
+                return out
+            prior_db = self.prior(torch.index_select(z, 1, self.cols))
+            level_db = prior_db + self.bound * torch.tanh(raw[:, :1])
+            unit = torch.clamp((level_db - level.low) / (level.high - level.low), 0.0, 1.0)
+            return torch.cat([unit, out[:, 1:]], dim=1)
 
     return StemNet()
 
@@ -84,7 +113,7 @@ def val_groups(data) -> dict[str, np.ndarray]:
 
 def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300, seed: int = 0,
           lr: float = 2e-3, batch: int = 256, recorded_weight: float = 3.0, noise: float = 0.1,
-          threads: int = 2) -> dict:
+          level_bound_db: float = 0.0, threads: int = 2) -> dict:
     import torch
     from tqdm import tqdm
 
@@ -101,7 +130,9 @@ def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300,
         row_w[tr["source"] == RECORDED_SOURCE] = recorded_weight
     mean = xt.mean(axis=0)
     std = np.maximum(xt.std(axis=0), 1e-3)
-    model = build_model(mean, std, len(STEM_OUTPUTS), noise=noise)
+    std[role_columns()] = 1.0  # the role columns stay counts and one-hots (no train-set scaling)
+    mean[role_columns()] = 0.0
+    model = build_model(mean, std, len(STEM_OUTPUTS), noise=noise, level_bound_db=level_bound_db)
     weights = torch.ones(len(STEM_OUTPUTS))
     weights[0] = LEVEL_WEIGHT
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -139,7 +170,7 @@ def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300,
         pv = model(Xv).numpy()
     mae = np.abs(pv - yv).mean(axis=0)
     info = {"seed": seed, "epochs": epochs, "best_epoch": best[2], "train_rows": len(xt), "val_rows": len(xv),
-            "recorded_weight": recorded_weight, "input_noise": noise,
+            "recorded_weight": recorded_weight, "input_noise": noise, "level_bound_db": level_bound_db,
             "val_level_median_abs_db": {g: round(e, 3) for g, e in best[3].items()},
             "val_equal_loudness_median_abs_db": {g: round(e, 3) for g, e in baseline.items()},
             "val_worst_ratio": round(best[0], 3), "train_seconds": round(time.time() - t0, 1),
@@ -164,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--recorded-weight", type=float, default=3.0)
     p.add_argument("--noise", type=float, default=0.1, help="Gaussian noise on the standardised inputs")
+    p.add_argument("--level-bound-db", type=float, default=0.0,
+                   help="> 0: level = role prior + at most this many dB from the sound")
     a = p.parse_args(argv)
     info = train(a.train, a.val, a.out, epochs=a.epochs, seed=a.seed, recorded_weight=a.recorded_weight,
-                 noise=a.noise)
+                 noise=a.noise, level_bound_db=a.level_bound_db)
     print(json.dumps(info, indent=2))
     return 0
 
