@@ -288,6 +288,20 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers at once (interrupted: their items are abandoned, their temporaries removed).
+
+    ``ProcessPoolExecutor.terminate_workers`` exists from Python 3.14; before it, the executor's
+    process table (a private attribute of the standard library) is the only handle on them.
+    """
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+
+
 def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: Recorder) -> None:
     import multiprocessing
 
@@ -316,8 +330,7 @@ def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: R
                                 "input": item.input, "output": item.output, "status": "error",
                                 "error": "the worker process died while processing it (twice)"})
         except BaseException:
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
+            _terminate_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=True)

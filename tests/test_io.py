@@ -88,3 +88,51 @@ def test_compressed_and_other_formats_master_on_target(tmp_path, extension):
         out = f.read(f.frames)
     assert abs(material.lufs(out) - (-16.0)) <= 0.2
     assert true_peak_dbtp(out) <= -1.0 + 1e-3
+
+
+def test_atomic_writes_share_one_temporary_pattern(tmp_path):
+    """Every writer goes through mixai.io.atomic: one temporary-name pattern that the batch and
+    bridge clean-ups recognise, nothing left on failure, normal permissions on success."""
+    import os
+
+    from mixai.errors import OutputError
+    from mixai.io import atomic
+
+    dest = tmp_path / "song.master.wav"
+    tmp = atomic.temporary_path(dest)
+    assert tmp.parent == tmp_path and tmp.name.startswith(".song.master.wav.") and tmp.name.endswith(".part.wav")
+    assert atomic.is_temporary(tmp) and tmp.match(atomic.temporary_glob(dest.name))
+    other = atomic.temporary_path(tmp_path / "other.json")
+    keep = [tmp_path / ".hidden.wav", tmp_path / "song.part.wav", tmp_path / "song.master.wav.part"]
+    for p in keep:
+        p.write_bytes(b"x")
+    assert atomic.remove_temporaries(tmp_path, dest_name=dest.name) == [tmp]
+    assert other.exists() and all(p.exists() for p in keep)
+    assert atomic.remove_temporaries(tmp_path) == [other]
+
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(dest) as path:
+            path.write_bytes(b"half")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in keep)
+
+    reference = tmp_path / "plain.txt"
+    reference.write_text("x")  # what an ordinary open() makes under this umask
+    written = atomic.write_text_atomic(tmp_path / "settings.json", "{}\n")
+    assert written.read_text() == "{}\n"
+    assert os.stat(written).st_mode & 0o777 == os.stat(reference).st_mode & 0o777
+    with pytest.raises(OutputError, match="already exists"):
+        atomic.write_text_atomic(written, "new")
+    assert written.read_text() == "{}\n"
+    atomic.write_text_atomic(written, "new", overwrite=True)
+    assert written.read_text() == "new"
+    assert not [p for p in tmp_path.iterdir() if atomic.is_temporary(p)]
+
+
+def test_discarded_audio_write_leaves_nothing(tmp_path):
+    """A final pass that missed its target is discarded: no output, no temporary."""
+    out = tmp_path / "x.wav"
+    with audio_io.AtomicWriter(out, sample_rate=44100, channels=2) as writer:
+        writer.write(np.zeros((2, 4410), np.float32))
+        writer.discard()
+    assert list(tmp_path.iterdir()) == []
