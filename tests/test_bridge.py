@@ -464,7 +464,7 @@ def test_apply_generic_exact_messages(client, root, fake_daw):
 
 
 def test_apply_reaper_fxparam_exact_messages(client, root, fake_daw):
-    info, got = _apply(client, root, fake_daw, "ap-r", "reaper", 3, {"input_lufs": -14.0})
+    info, got = _apply(client, root, fake_daw, "ap-r", "reaper", 3, {"input_lufs": -14.0, "mode": "fxparam"})
     f = lambda hz: math.log(hz / 20) / math.log(1200)  # noqa: E731
     g = lambda db: (db + 24) / 48  # noqa: E731
     bw = lambda q: _octaves(q) / 4  # noqa: E731
@@ -494,25 +494,35 @@ def test_apply_reaper_fxeq_physical_units(client, root, fake_daw):
                 ("/track/2/fxeq/loshelf/freq/hz", [100.0]), ("/track/2/fxeq/loshelf/gain/db", [3.0])]
     for i, band in enumerate(("low_mid", "mid", "high_mid")):
         b = eq[band]
-        expected += [(f"/track/2/fxeq/band/{i + 1}/freq/hz", [b["freq_hz"]]),
-                     (f"/track/2/fxeq/band/{i + 1}/gain/db", [b["gain_db"]]),
-                     (f"/track/2/fxeq/band/{i + 1}/q/oct", [_octaves(b["q"])])]
+        expected += [(f"/track/2/fxeq/band/{i}/freq/hz", [b["freq_hz"]]),
+                     (f"/track/2/fxeq/band/{i}/gain/db", [b["gain_db"]]),
+                     (f"/track/2/fxeq/band/{i}/q/oct", [_octaves(b["q"])])]
     expected += [("/track/2/fxeq/hishelf/freq/hz", [8000.0]), ("/track/2/fxeq/hishelf/gain/db", [2.0])]
     _assert_messages(got, expected)
 
 
 def test_apply_ardour_exact_messages(client, root, fake_daw):
-    info, got = _apply(client, root, fake_daw, "ap-a", "ardour", 5, {"eq_plugin": 2, "comp_plugin": 3})
+    info, got = _apply(client, root, fake_daw, "ap-a", "ardour", 5,
+                       {"eq_plugin": 2, "comp_plugin": 3, "session_rate_hz": 44100})
     eq = KNOWN_SETTINGS["eq"]
     a = "/strip/plugin/parameter"
-    expected = [(a, [5, 2, 1, 100.0]), (a, [5, 2, 2, 3.0])]
+
+    def shelf(hz, db, high):  # a-EQ's shelf frequency for a cookbook shelf (see tests/test_daw_ardour.py)
+        w = math.tan(math.pi * hz / 44100) * 10 ** ((db if high else -db) / 80)
+        return 44100 / math.pi * math.atan(w)
+
+    expected = [(a, [5, 2, 1, shelf(100.0, 3.0, False)]), (a, [5, 2, 2, 3.0])]
     for i, band in enumerate(("low_mid", "mid", "high_mid")):
         b = eq[band]
         expected += [(a, [5, 2, 3 + 3 * i, b["freq_hz"]]), (a, [5, 2, 4 + 3 * i, b["gain_db"]]),
                      (a, [5, 2, 5 + 3 * i, _octaves(b["q"])])]
-    expected += [(a, [5, 2, 13, 0.0]), (a, [5, 2, 15, 8000.0]), (a, [5, 2, 16, 2.0])]
+    expected += [(a, [5, 2, 13, 0.0]), (a, [5, 2, 15, shelf(8000.0, 2.0, True)]), (a, [5, 2, 16, 2.0]),
+                 (a, [5, 2, 17, 0.0])]
     expected += [(a, [5, 2, n, v]) for n, v in ((18, 1.0), (19, 1.0), (20, 1.0), (21, 1.0), (22, 0.0), (23, 1.0))]
-    expected += [(a, [5, 3, 1, 10.0]), (a, [5, 3, 2, 200.0]), (a, [5, 3, 4, 2.0]), (a, [5, 3, 5, -18.0])]
+    # a-Comp: times divided by 2 pi (mixai's compressor's time constants), knee 0, ratio, threshold,
+    # makeup 0, sidechain off (parameter 10: Ardour numbers the three meter outputs 7-9 too)
+    expected += [(a, [5, 3, 1, 10.0 / (2 * math.pi)]), (a, [5, 3, 2, 200.0 / (2 * math.pi)]), (a, [5, 3, 3, 0.0]),
+                 (a, [5, 3, 4, 2.0]), (a, [5, 3, 5, -18.0]), (a, [5, 3, 6, 0.0]), (a, [5, 3, 10, 0.0])]
     _assert_messages(got, expected)
 
 

@@ -130,7 +130,7 @@ def test_adapters_neutral_settings():
     s = Settings()
     g = generic.messages(s)
     assert len(g) == 25 and g[0] == ("/mixai/param/eq/highpass_hz", [10.0])
-    r = reaper.messages(s, track=1)
+    r = reaper.messages(s, track=1, options={"mode": "fxparam"})
     assert all(0.0 <= v[0] <= 1.0 for _, v in r)
     assert ("/track/1/fx/2/fxparam/2/value", [0.0]) in r  # ratio 1:1
     a = ardour.messages(s, track=1, input_lufs=-30.0)

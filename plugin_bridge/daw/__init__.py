@@ -48,7 +48,11 @@ def clamp(x: float, low: float, high: float) -> float:
 
 
 def check_options(adapter: ModuleType, options: dict[str, Any]) -> dict[str, Any]:
-    """Fill defaults and validate the adapter-specific options; raises ValueError."""
+    """Fill defaults and validate the adapter-specific options; raises ValueError.
+
+    An option's kind is ``int`` (0..1024: slots, positions, indices), a ``range`` of allowed
+    integers, or a tuple of allowed values.
+    """
     out: dict[str, Any] = {}
     for key, value in options.items():
         if key not in adapter.OPTIONS:
@@ -60,6 +64,11 @@ def check_options(adapter: ModuleType, options: dict[str, Any]) -> dict[str, Any
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
                     or not 0 <= value <= 1024:
                 raise ValueError(f"option {key!r} must be an integer from 0 to 1024")
+            value = int(value)
+        elif isinstance(kind, range):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+                    or int(value) not in kind:
+                raise ValueError(f"option {key!r} must be an integer from {kind.start} to {kind.stop - 1}")
             value = int(value)
         elif isinstance(kind, tuple):
             if value not in kind:

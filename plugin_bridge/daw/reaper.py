@@ -1,29 +1,44 @@
 """Reaper: ReaEQ and ReaComp on a track, through Reaper's OSC control surface.
 
+Source of truth for the OSC side: Reaper's own control-surface code, ``csurf_osc.cpp`` in Cockos'
+``reaper-sdk`` (github.com/justinfrankel/reaper-sdk, ``reaper-plugins/reaper_csurf/``, checked at
+commit b5da337e, "sdk updates for 7.78"). Its built-in table ``defcfg`` is Default.ReaperOSC with the
+comments stripped, and ``ProcessFXAction`` shows how each wildcard is read:
+
+* ``FX_PARAM_VALUE n/track/@/fx/@/fxparam/@/value``: track, FX slot and parameter are 1-based
+  (``fxidx = wc - 1``, ``parmidx = wc - 1``; track 0 is the master) and the float is handed to
+  ``TrackFX_SetParamNormalized``: a normalised 0..1 value.
+* ``FX_EQ_*`` with an ``f/`` pattern (``.../freq/hz``, ``.../gain/db``, ``.../q/oct``): the float
+  goes to ``TrackFX_SetEQParam(..., isnorm=false)``, i.e. Hz, dB and octaves, converted by Reaper
+  itself, on the track's first ReaEQ (inserted when missing with ``DEVICE_EQ INSERT``). The band
+  index of ``fxeq/band/@`` is **0-based** -- ``bandidx`` is the wildcard as sent, "0 = first band
+  matching the band type" (``TrackFX_SetEQParam`` in ``sdk/reaper_plugin_functions.h``).
+
 Two ways to address the plugins (``mode`` option):
 
-``fxparam`` (default)
-    ``/track/N/fx/M/fxparam/K/value <0..1>``: Reaper's ``FX_PARAM_VALUE`` pattern
-    (``t/fx/@/fxparam/@/value``), 1-based track N, FX slot M and parameter K, normalised values.
-``fxeq``
-    ReaEQ through the ``FX_EQ_*`` patterns in physical units (Hz, dB, octaves) -- the ``f/``
-    patterns of Reaper's Default.ReaperOSC, repeated in ``examples/reaper/mixai.ReaperOSC`` -- which
-    address the track's first ReaEQ; the three bell bands are ``band/1..3`` (``eq_band_base``,
-    assumed 1-based like Reaper's other OSC indices). ReaComp still goes through ``fxparam``.
+``fxeq`` (default)
+    ReaEQ through the ``FX_EQ_*`` patterns in physical units, so the units are Reaper's own,
+    documented conversion; ReaComp through ``fxparam`` (it has no physical-unit OSC pattern).
+    The three bell bands are ``band/0..2`` (``eq_band_base``, default 0).
+``fxparam``
+    ``/track/N/fx/M/fxparam/K/value <0..1>`` for ReaEQ too, with the normalisation assumptions
+    below.
 ``both``
     Both of the above (the ``fxeq`` messages after the ``fxparam`` ones).
 
-Assumed ReaEQ instance (slot ``eq_fx``, default 1): six bands, in this order -- 1 high pass,
-2 low shelf, 3-5 band, 6 high shelf -- each exposing three parameters (frequency, gain, bandwidth),
-so band b (1-based) has parameters K = 3b-2 (freq), 3b-1 (gain), 3b (bandwidth).
+ReaEQ must have the bands mixai uses: a high pass, a low shelf, three bands ("Band" type) and a
+high shelf. In ``fxparam`` mode they must also be in that order in slot ``eq_fx`` (default 1), each
+exposing three parameters (frequency, gain, bandwidth), so band b (1-based) has parameters
+K = 3b-2 (freq), 3b-1 (gain), 3b (bandwidth).
 
-Normalisation assumptions (documented in docs/osc.md; check them against your Reaper with
-``TrackFX_GetFormattedParamValue`` before relying on exact values):
+Normalisation assumptions (Cockos does not publish ReaEQ's or ReaComp's normalised curves; check
+them in your Reaper with ``TrackFX_FormatParamValueNormalized``, see docs/reaper.md):
 
-* frequency: logarithmic, 20 Hz -> 0.0, 24 kHz -> 1.0: ``ln(f/20) / ln(1200)``
-* gain: linear in dB, -24 dB -> 0.0, 0 dB -> 0.5, +24 dB -> 1.0
-* bandwidth: linear in octaves, 0 -> 0.0, 4 octaves -> 1.0 (Q converted with the RBJ relation;
-  shelves and the high pass use Q = 0.7071, as mixai's chain does)
+* ReaEQ frequency: logarithmic, 20 Hz -> 0.0, 24 kHz -> 1.0: ``ln(f/20) / ln(1200)``
+* ReaEQ gain: linear in dB, -24 dB -> 0.0, 0 dB -> 0.5, +24 dB -> 1.0
+* ReaEQ bandwidth: linear in octaves, 0 -> 0.0, 4 octaves -> 1.0 (Q converted with
+  :func:`plugin_bridge.daw.q_to_octaves`; shelves and the high pass use Q = 0.7071, as mixai's
+  chain does)
 
 Assumed ReaComp instance (slot ``comp_fx``, default 2), parameters K: 1 threshold, 2 ratio,
 3 attack, 4 release:
@@ -48,8 +63,8 @@ DEFAULT_PORT = 8000
 OPTIONS: dict[str, tuple[Any, Any, str]] = {
     "eq_fx": (int, 1, "FX slot of ReaEQ on the track (1-based)"),
     "comp_fx": (int, 2, "FX slot of ReaComp on the track (1-based)"),
-    "mode": (("fxparam", "fxeq", "both"), "fxparam", "how ReaEQ is addressed"),
-    "eq_band_base": (int, 1, "index of the first FX_EQ band in fxeq mode"),
+    "mode": (("fxeq", "fxparam", "both"), "fxeq", "how ReaEQ is addressed"),
+    "eq_band_base": (int, 0, "FX_EQ index of the first bell band in fxeq mode (Reaper counts from 0)"),
 }
 
 SHELF_Q = 0.7071067690849304
@@ -122,7 +137,7 @@ def messages(settings, *, track: int, input_lufs: float | None = None,
     return out
 
 
-def fxeq_messages(settings, *, track: int, band_base: int = 1) -> list[Message]:
+def fxeq_messages(settings, *, track: int, band_base: int = 0) -> list[Message]:
     """ReaEQ in physical units through the FX_EQ_* patterns (``/track/N/fxeq/...``)."""
     eq, p = settings.eq, f"/track/{int(track)}/fxeq"
     out: list[Message] = [
