@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup setup-test system-deps corpus bench clean
+.PHONY: demo test setup setup-test system-deps corpus train-master bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ corpus: setup-test
 	bash scripts/install-corpus.sh
 	$(PY) -m mixai.training.corpus catalogue
 	$(PY) -m mixai.training.corpus excerpts --out data/recorded
+
+# The shipped mastering model, from the corpus to models/mixai-master.onnx (CPU, about an hour on 2 cores).
+train-master: corpus
+	$(PY) -m mixai.training.master.recipe --seed 0 --jobs 2
 
 test: setup-test
 	$(PY) -m pytest -q
