@@ -6,7 +6,7 @@ and ``messages(settings, *, track, input_lufs, options) -> list[(address, [args]
 are pure functions: the bridge sends what they return over UDP, and the tests compare it exactly.
 
 About levels: mixai's compressor threshold is in dBFS *inside the chain*, where the programme has
-been levelled to -20 LUFS (:data:`mixai.chain.REFERENCE_LUFS`). A plugin on the DAW track sees the
+been levelled to -20 LUFS (:data:`mixai.dsp.chain.REFERENCE_LUFS`). A plugin on the DAW track sees the
 track at its own level, so adapters that set a threshold add ``input_lufs - (-20)`` to it (when the
 input loudness is known; otherwise the track is assumed to sit at -20 LUFS).
 """
@@ -18,7 +18,7 @@ import math
 from types import ModuleType
 from typing import Any
 
-REFERENCE_LUFS = -20.0  # mixai.chain.REFERENCE_LUFS (not imported: mixai.chain pulls in DSP modules)
+REFERENCE_LUFS = -20.0  # mixai.dsp.chain.REFERENCE_LUFS (not imported: it pulls in the DSP modules)
 
 ADAPTERS = ("reaper", "ardour", "generic")
 
