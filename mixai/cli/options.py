@@ -41,8 +41,19 @@ def add_predictor(g: Any, help: str, *, flag: str = "--predictor") -> None:
     g.add_argument(flag, choices=PREDICTOR_CHOICES, default="auto", help=help)
 
 
+# The per-aspect amounts (mixai.master.options.ASPECT_OPTIONS, not imported: see BIT_DEPTHS)
+ASPECT_HELP = {"eq": "how much of the EQ correction to apply (incl. the high-pass)",
+               "dynamics": "how much of the compression to apply (the limiter always holds the ceiling)",
+               "reverb": "how much of the reverb to apply",
+               "width": "how much of the stereo-width change to apply"}
+
+
 def add_amount(g: Any, help: str = AMOUNT_HELP) -> None:
+    """--amount and the per-aspect --eq-amount, --dynamics-amount, --reverb-amount, --width-amount."""
     g.add_argument("--amount", type=float, default=1.0, metavar="0..1", help=help)
+    for aspect, text in ASPECT_HELP.items():
+        g.add_argument(f"--{aspect}-amount", type=float, default=1.0, metavar="0..1",
+                       help=f"{text}, 0..1 (default 1; on top of --amount)")
 
 
 def add_prediction(p: argparse.ArgumentParser) -> None:
@@ -81,11 +92,12 @@ def target(args: argparse.Namespace) -> str | None:
 
 
 def master_options(args: argparse.Namespace, **extra: Any):
-    """The parsed loudness stage and ``--amount`` as :class:`~mixai.master.options.MasterOptions`."""
+    """The parsed loudness stage and the amounts as :class:`~mixai.master.options.MasterOptions`."""
     from mixai.master.options import MasterOptions
 
+    amounts = {f"{aspect}_amount": getattr(args, f"{aspect}_amount") for aspect in ASPECT_HELP}
     return MasterOptions(target_lufs=args.target_lufs, ceiling_dbtp=args.ceiling_dbtp,
-                         preset=args.preset, amount=args.amount, **extra)
+                         preset=args.preset, amount=args.amount, **amounts, **extra)
 
 
 class ProgressBar:
@@ -117,5 +129,5 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
 
 
 __all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED", "PRESET_HELP", "BIT_DEPTHS", "AMOUNT_HELP",
-           "add_output_stage", "add_predictor", "add_amount", "add_prediction", "add_output_file",
+           "ASPECT_HELP", "add_output_stage", "add_predictor", "add_amount", "add_prediction", "add_output_file",
            "add_report_flags", "target", "master_options", "ProgressBar", "print_report"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixai.dsp.loudness import db_to_gain
+from mixai.settings.scaling import apply_amounts
 from mixai.settings.schema import HIGHPASS_OFF_HZ, Settings
 
 # The chain works on audio normalised to this loudness, so compressor thresholds mean the same thing
@@ -19,9 +20,11 @@ REFERENCE_LUFS = -20.0
 
 
 def build_boards(settings: Settings, *, input_gain_db: float = 0.0):
-    """Two boards: EQ + compressor before the stereo stage, reverb after it."""
+    """Two boards: EQ + compressor before the stereo stage, reverb after it (each section scaled
+    by its amount, :func:`~mixai.settings.scaling.apply_amounts`)."""
     import pedalboard as pb
 
+    settings = apply_amounts(settings)
     eq = settings.eq
     pre: list = []
     if input_gain_db != 0.0:
@@ -63,8 +66,8 @@ class ChainRenderer:
 
     def __init__(self, settings: Settings, sample_rate: int, *, input_gain_db: float = 0.0) -> None:
         self.sample_rate = sample_rate
-        self.settings = settings
-        self._pre, self._post = build_boards(settings, input_gain_db=input_gain_db)
+        self.settings = apply_amounts(settings)  # what runs, at the settings' amounts
+        self._pre, self._post = build_boards(self.settings, input_gain_db=input_gain_db)
         self._input_gain = db_to_gain(input_gain_db)
 
     def process(self, block: np.ndarray) -> np.ndarray:

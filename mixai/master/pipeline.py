@@ -4,7 +4,8 @@
    working level; the whole input's loudness and peaks are measured on a thread of its own while
    the render runs (a dry run, or an excerpt that cannot serve, analyses the whole file first).
 2. **Settings**: given ones (their output stage from the options), or predicted
-   (:mod:`mixai.predict`) and scaled by ``amount``.
+   (:mod:`mixai.predict`); the options' amounts (overall and per aspect) are recorded in the
+   settings and scale the correction when the chain is built.
 3. **Render** (:mod:`mixai.master.render`): the pedalboard chain into a frame store, with its
    K-weighted power and peak envelope.
 4. **Loudness and ceiling** (:mod:`mixai.master.gain`, :mod:`mixai.master.final`): the make-up gain
@@ -38,7 +39,6 @@ from mixai.master.render import Render
 from mixai.master.report import MasterReport, StageTimes, Suggestion
 from mixai.master.source import AudioSource, InputPass, analyse_source, excerpt_level, full_level
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
-from mixai.settings.scaling import scale_settings
 from mixai.settings.schema import Settings
 
 ANALYSIS_SHARE = 0.3  # of the progress bar, when the whole input is analysed before the render
@@ -70,16 +70,21 @@ def _predict(features: Features, target, predictor, model_path, options: MasterO
         predictor = predictor.result()
     chosen = predictor if not isinstance(predictor, str) else get_predictor(predictor, model_path=model_path)
     resolved = resolve_target(target)
+    amounts = options.amounts()  # a bad amount fails before the model is asked
     settings = chosen.predict(features, resolved, output=options.output_stage())
     trust = chosen.trust(features) if hasattr(chosen, "trust") else None
-    return _Chosen(scale_settings(settings, options.amount), chosen.name, resolved.name, trust)
+    # The sections keep the full prediction; the amounts scale it when the chain is built.
+    return _Chosen(settings.replace(amounts=amounts), chosen.name, resolved.name, trust)
 
 
 def _choose(features: Features, settings: Settings | None, *, target, predictor, model_path,
             options: MasterOptions) -> _Chosen:
-    """Given settings keep their sections (the output stage comes from the options), else predict."""
+    """Given settings keep their sections, at their own amounts times the options' (the output
+    stage comes from the options), else predict."""
     if settings is not None:
-        return _Chosen(settings.replace(output=options.output_stage(settings.output)), "settings", "settings")
+        return _Chosen(settings.replace(output=options.output_stage(settings.output),
+                                        amounts=settings.amounts.times(options.amounts())),
+                       "settings", "settings")
     return _predict(features, target, predictor, model_path, options)
 
 

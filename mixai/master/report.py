@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from mixai.analysis.measure import Analysis
-from mixai.settings.schema import Settings
+from mixai.settings.scaling import apply_amounts
+from mixai.settings.schema import AMOUNT_ASPECTS, Amounts, Settings
 
 OUT_OF_PHASE_CORRELATION = -0.3  # below this, left and right largely cancel in mono: warn
 BAND_LABELS = {"low_shelf": "low shelf", "low_mid": "low-mid", "mid": "mid", "high_mid": "high-mid",
@@ -35,6 +36,11 @@ def trust_note(model_trust: float | None) -> str | None:
         return None
     return (f"the input is unlike the model's training material: its corrections are scaled to "
             f"{100 * model_trust:.0f} %")
+
+
+def amounts_text(amounts: Amounts) -> str:
+    """``eq 50 %, dynamics 100 %, reverb 100 %, width 100 %``."""
+    return ", ".join(f"{aspect} {100 * getattr(amounts, aspect):.0f} %" for aspect in AMOUNT_ASPECTS)
 
 
 @dataclass
@@ -82,7 +88,7 @@ class MasterReport:
         return found
 
     def summary(self) -> str:
-        b, s = self.before, self.settings
+        b, s = self.before, apply_amounts(self.settings)  # the values the chain ran with
         lines = [f"input   {self.input}",
                  f"  before  {b.integrated_lufs:6.2f} LUFS   {b.true_peak_dbtp:6.2f} dBTP   "
                  f"LRA {b.loudness_range_lu:4.1f} LU"]
@@ -106,6 +112,8 @@ class MasterReport:
         if self.dc_offset_removed is not None:
             lines.append("  dc      removed an offset of " + ", ".join(f"{v:+.4f}" for v in self.dc_offset_removed)
                          + " (full scale = 1)")
+        if not self.settings.amounts.is_full:
+            lines.append(f"  amounts {amounts_text(self.settings.amounts)}")
         lines += [f"  predictor {self.predictor}, target {self.target}",
                   f"  eq      high-pass {hp}; {bands}",
                   f"  comp    {comp}",
@@ -132,4 +140,5 @@ class Suggestion:
         return trust_note(self.model_trust)
 
 
-__all__ = ["OUT_OF_PHASE_CORRELATION", "BAND_LABELS", "StageTimes", "trust_note", "MasterReport", "Suggestion"]
+__all__ = ["OUT_OF_PHASE_CORRELATION", "BAND_LABELS", "StageTimes", "trust_note", "amounts_text", "MasterReport",
+           "Suggestion"]

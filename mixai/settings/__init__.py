@@ -7,13 +7,14 @@ The names below are the ones ``mixai.settings`` always offered, so ``from mixai.
 Settings`` keeps working.
 """
 
-from mixai.settings.scaling import NEUTRAL_SNAP, scale_settings, snap_to_neutral
-from mixai.settings.schema import (EQ, EQ_BAND_NAMES, HIGHPASS_OFF_HZ, PARAMETER_NAMES, PARAMETERS,
+from mixai.settings.scaling import NEUTRAL_SNAP, apply_amounts, scale_aspects, scale_settings, snap_to_neutral
+from mixai.settings.schema import (AMOUNT_ASPECTS, EQ, EQ_BAND_NAMES, HIGHPASS_OFF_HZ, PARAMETER_NAMES, PARAMETERS,
                                    PREDICTED_SECTIONS, SCHEMA_VERSION, Compressor, HighShelf, LowShelf, Output,
-                                   ParameterSpec, Peak, Reverb, Settings, Stereo, Validated, load_json_file,
+                                   Amounts, ParameterSpec, Peak, Reverb, Settings, Stereo, Validated, load_json_file,
                                    load_settings, neutral_settings, parse_json, ranged_field, section_from_dict)
 
-__all__ = ["EQ", "EQ_BAND_NAMES", "HIGHPASS_OFF_HZ", "PARAMETER_NAMES", "PARAMETERS", "PREDICTED_SECTIONS",
-           "SCHEMA_VERSION", "Compressor", "HighShelf", "LowShelf", "Output", "ParameterSpec", "Peak", "Reverb",
+__all__ = ["AMOUNT_ASPECTS", "Amounts", "EQ", "EQ_BAND_NAMES", "HIGHPASS_OFF_HZ", "PARAMETER_NAMES", "PARAMETERS",
+           "PREDICTED_SECTIONS", "SCHEMA_VERSION", "Compressor", "HighShelf", "LowShelf", "Output", "ParameterSpec", "Peak", "Reverb",
            "Settings", "Stereo", "Validated", "load_json_file", "load_settings", "neutral_settings", "parse_json",
-           "ranged_field", "section_from_dict", "NEUTRAL_SNAP", "scale_settings", "snap_to_neutral"]
+           "ranged_field", "section_from_dict", "NEUTRAL_SNAP", "scale_settings", "scale_aspects", "apply_amounts",
+           "snap_to_neutral"]

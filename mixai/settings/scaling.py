@@ -1,5 +1,6 @@
-"""Moving settings toward or onto neutral: ``--amount`` (:func:`scale_settings`) and switching off
-stages whose predicted effect is inaudible (:func:`snap_to_neutral`)."""
+"""Moving settings toward or onto neutral: ``--amount`` and the per-aspect amounts
+(:func:`scale_settings`, :func:`scale_aspects`, :func:`apply_amounts`) and switching off stages
+whose predicted effect is inaudible (:func:`snap_to_neutral`)."""
 
 from __future__ import annotations
 
@@ -7,29 +8,56 @@ import dataclasses
 from typing import Any
 
 from mixai.errors import ParameterError
-from mixai.settings.schema import HIGHPASS_OFF_HZ, Settings, Stereo
+from mixai.settings.schema import AMOUNT_ASPECTS, HIGHPASS_OFF_HZ, Amounts, Settings, Stereo
+
+
+def _check(amount: float, name: str) -> float:
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0.0 <= amount <= 1.0:
+        shown = f"{amount:g}" if isinstance(amount, (int, float)) else repr(amount)
+        raise ParameterError(f"{name} = {shown} is outside the allowed range [0, 1]")
+    return float(amount)
+
+
+def scale_aspects(settings: Settings, *, eq: float = 1.0, dynamics: float = 1.0, reverb: float = 1.0,
+                  width: float = 1.0) -> Settings:
+    """Move each aspect that far from neutral toward ``settings`` (0 = untouched, 1 = as given).
+
+    Interpolates in the units an engineer thinks in: dB gains and the compressor ratio (in log),
+    the high-pass frequency in log above its 10 Hz "off", width and reverb level linearly;
+    frequencies, Q, threshold and times keep their values. Scalings compose by multiplying:
+    scaling by a and then by b is scaling by a * b. ``settings.amounts`` is left as it is.
+    """
+    eq, dynamics = _check(eq, "eq amount"), _check(dynamics, "dynamics amount")
+    reverb, width = _check(reverb, "reverb amount"), _check(width, "width amount")
+    e = settings.eq
+
+    def band(b: Any) -> Any:
+        return dataclasses.replace(b, gain_db=b.gain_db * eq)
+
+    new_eq = dataclasses.replace(
+        e, highpass_hz=float(HIGHPASS_OFF_HZ * (e.highpass_hz / HIGHPASS_OFF_HZ) ** eq),
+        **{name: band(b) for name, b in e.bands()})
+    comp = dataclasses.replace(settings.compressor, ratio=float(settings.compressor.ratio ** dynamics))
+    stereo = Stereo(width=1.0 + (settings.stereo.width - 1.0) * width)
+    rev = dataclasses.replace(settings.reverb, wet=settings.reverb.wet * reverb)
+    return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=rev)
 
 
 def scale_settings(settings: Settings, amount: float) -> Settings:
-    """Move ``amount`` of the way from neutral to ``settings`` (0 = untouched, 1 = as predicted).
+    """Every aspect scaled by one ``amount`` (see :func:`scale_aspects`)."""
+    amount = _check(amount, "amount")
+    return scale_aspects(settings, **{aspect: amount for aspect in AMOUNT_ASPECTS})
 
-    Interpolates in the units an engineer thinks in: dB gains and the compressor ratio (in log),
-    width and reverb level linearly; frequencies, Q and times keep their predicted values.
-    """
-    if not 0.0 <= amount <= 1.0:
-        raise ParameterError(f"amount = {amount:g} is outside the allowed range [0, 1]")
-    eq = settings.eq
 
-    def band(b: Any) -> Any:
-        return dataclasses.replace(b, gain_db=b.gain_db * amount)
-
-    new_eq = dataclasses.replace(
-        eq, highpass_hz=float(HIGHPASS_OFF_HZ * (eq.highpass_hz / HIGHPASS_OFF_HZ) ** amount),
-        **{name: band(b) for name, b in eq.bands()})
-    comp = dataclasses.replace(settings.compressor, ratio=float(settings.compressor.ratio ** amount))
-    stereo = Stereo(width=1.0 + (settings.stereo.width - 1.0) * amount)
-    reverb = dataclasses.replace(settings.reverb, wet=settings.reverb.wet * amount)
-    return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)
+def apply_amounts(settings: Settings) -> Settings:
+    """The settings the chain actually runs: each section scaled by its amount in
+    ``settings.amounts``, which are then all 1. What the pedalboard chain, the report's summary
+    and the DAW adapters use."""
+    amounts = settings.amounts
+    if amounts.is_full:
+        return settings
+    scaled = scale_aspects(settings, **{aspect: getattr(amounts, aspect) for aspect in AMOUNT_ASPECTS})
+    return dataclasses.replace(scaled, amounts=Amounts())
 
 
 # Below these, a stage changes nothing audible: predictions this close to neutral switch it off.
@@ -57,4 +85,4 @@ def snap_to_neutral(settings: Settings) -> Settings:
     return dataclasses.replace(settings, eq=new_eq, compressor=comp, stereo=stereo, reverb=reverb)
 
 
-__all__ = ["scale_settings", "NEUTRAL_SNAP", "snap_to_neutral"]
+__all__ = ["scale_aspects", "scale_settings", "apply_amounts", "NEUTRAL_SNAP", "snap_to_neutral"]

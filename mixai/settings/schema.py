@@ -144,6 +144,33 @@ class Output(Validated):
 
 # Sections the predictors produce; ``output`` comes from the user (target, preset) instead.
 PREDICTED_SECTIONS = ("eq", "compressor", "stereo", "reverb")
+# The aspects a user can dial back separately, and the section each one scales.
+AMOUNT_ASPECTS = {"eq": "eq", "dynamics": "compressor", "reverb": "reverb", "width": "stereo"}
+
+
+@dataclass(frozen=True)
+class Amounts(Validated):
+    """How much of each aspect's correction is applied: 0 leaves that aspect neutral, 1 applies
+    it as predicted (or as written).
+
+    The settings sections keep the full correction and these scale it when the chain is built
+    (:func:`mixai.settings.scaling.apply_amounts`), so a saved file can be replayed at other
+    amounts without predicting again. ``dynamics`` is the compressor (the limiter belongs to the
+    output stage), ``width`` the stereo stage.
+    """
+
+    eq: float = ranged_field(1.0, 0.0, 1.0)
+    dynamics: float = ranged_field(1.0, 0.0, 1.0)
+    reverb: float = ranged_field(1.0, 0.0, 1.0)
+    width: float = ranged_field(1.0, 0.0, 1.0)
+
+    def times(self, other: "Amounts") -> "Amounts":
+        """Both scalings one after the other (scaling toward neutral composes by multiplying)."""
+        return Amounts(**{name: getattr(self, name) * getattr(other, name) for name in AMOUNT_ASPECTS})
+
+    @property
+    def is_full(self) -> bool:
+        return all(getattr(self, name) == 1.0 for name in AMOUNT_ASPECTS)
 
 
 @dataclass(frozen=True)
@@ -155,10 +182,16 @@ class Settings:
     stereo: Stereo = field(default_factory=Stereo)
     reverb: Reverb = field(default_factory=Reverb)
     output: Output = field(default_factory=Output)
+    amounts: Amounts = field(default_factory=Amounts)
 
     # --- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)}
+        """The JSON object; ``amounts`` only appears when one is below 1, so files that use none
+        stay as earlier versions of mixai wrote (and read) them."""
+        data = {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)}
+        if self.amounts.is_full:
+            del data["amounts"]
+        return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -205,8 +238,9 @@ class Settings:
 
     @property
     def is_neutral(self) -> bool:
-        return (self.eq.is_neutral and self.compressor.is_neutral and self.stereo.is_neutral
-                and self.reverb.is_neutral)
+        """True when the chain leaves the audio untouched (a section at amount 0 counts as neutral)."""
+        return all(getattr(self, section).is_neutral or getattr(self.amounts, aspect) == 0.0
+                   for aspect, section in AMOUNT_ASPECTS.items())
 
 
 @dataclass(frozen=True)
@@ -337,6 +371,7 @@ def load_settings(path: str) -> Settings:
 
 
 __all__ = ["SCHEMA_VERSION", "ranged_field", "Validated", "LowShelf", "HighShelf", "Peak", "EQ", "HIGHPASS_OFF_HZ",
-           "EQ_BAND_NAMES", "Compressor", "Stereo", "Reverb", "Output", "PREDICTED_SECTIONS", "Settings",
+           "EQ_BAND_NAMES", "Compressor", "Stereo", "Reverb", "Output", "PREDICTED_SECTIONS", "AMOUNT_ASPECTS",
+           "Amounts", "Settings",
            "ParameterSpec", "section_from_dict", "PARAMETERS", "PARAMETER_NAMES", "neutral_settings", "parse_json",
            "load_json_file", "load_settings"]
