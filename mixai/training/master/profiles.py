@@ -20,7 +20,7 @@ import numpy as np
 
 from mixai.analysis.features import FEATURE_NAMES, Features, extract
 
-PROFILE_PATH = Path(__file__).resolve().parents[1] / "profiles" / "default.json"
+PROFILE_PATH = Path(__file__).resolve().parents[2] / "profiles" / "default.json"
 
 
 def load_mix(path: str | Path) -> tuple[np.ndarray, int]:
