@@ -20,8 +20,15 @@ PREFIX = "/mixai/param"
 OPTIONS: dict[str, tuple[Any, Any, str]] = {}
 
 
+# The per-aspect amounts scale the predicted sections before they reach a DAW; they are not
+# parameters of any plugin, so a patch receives the chain values only.
+SKIPPED_SECTIONS = ("amounts",)
+
+
 def _walk(obj: Any, path: str, out: list[Message]) -> None:
     for f in dataclasses.fields(obj):
+        if f.name in SKIPPED_SECTIONS:
+            continue
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
             _walk(value, f"{path}/{f.name}", out)
