@@ -15,18 +15,34 @@ from plugin_bridge.protocol import (PREFIX, BadRequest, Outgoing, Reply, arity, 
                                     number, text, to_json)
 
 
+def plugin_values(settings: Any) -> Any:
+    """What a DAW's plugins are given: the settings' sections (already at their amounts), in the
+    schema's order, without ``amounts``, which is no plugin parameter (the generic adapter sends
+    every field it finds)."""
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(settings) if f.name != "amounts"]
+    values = dataclasses.make_dataclass("PluginValues", names, frozen=True)
+    return values(**{name: getattr(settings, name) for name in names})
+
+
 def applied(job: Job, result: dict[str, Any]) -> list[Outgoing]:
     """The adapter's messages to the DAW, then ``/mixai/applied`` with what was sent."""
+    import dataclasses
+
+    from mixai.settings.scaling import apply_amounts
     from mixai.settings.schema import Settings
 
     x = job.extra
     settings = Settings.from_dict(result["settings"])
     lufs = x.get("input_lufs") if x.get("input_lufs") is not None else result.get("input_lufs")
-    msgs = get_adapter(x["daw"]).messages(settings, track=x["track"], input_lufs=lufs, options=x["options"])
+    msgs = get_adapter(x["daw"]).messages(plugin_values(apply_amounts(settings)), track=x["track"],
+                                          input_lufs=lufs, options=x["options"])
     dest = (x["host"], x["port"])
     out: list[Outgoing] = [(dest, a, tuple(v)) for a, v in msgs]
     info = {"daw": x["daw"], "host": x["host"], "port": x["port"], "track": x["track"],
             "messages": len(msgs), "input_lufs": lufs, "settings": settings.to_dict(),
+            "amounts": dataclasses.asdict(settings.amounts),
             "model_trust": result.get("model_trust")}
     out.append((job.reply_to, f"{PREFIX}/applied", (job.id, to_json(info))))
     return out
@@ -92,4 +108,4 @@ def apply(session: Session, args: list, sender) -> list[Reply]:
     return session.submit(APPLY, ident, sender, params, inputs=inputs, extra=extra)
 
 
-__all__ = ["applied", "APPLY", "daw_host", "apply"]
+__all__ = ["plugin_values", "applied", "APPLY", "daw_host", "apply"]

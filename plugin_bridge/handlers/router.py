@@ -24,7 +24,8 @@ log = logging.getLogger("plugin_bridge.handlers")
 
 Handler = Callable[[Session, list, tuple[str, int]], list[Reply]]
 
-# address -> handler(session, args, sender); /mixai/get/NAME and /mixai/set/NAME are routed by prefix
+# address -> handler(session, args, sender); /mixai/get/NAME, /mixai/set/NAME and /mixai/amount/ASPECT
+# are routed by prefix
 ROUTES: dict[str, Handler] = {
     f"{PREFIX}/ping": control.ping, f"{PREFIX}/status": control.status,
     f"{PREFIX}/analyze": analysis.analyze, f"{PREFIX}/suggest": analysis.suggest,
@@ -87,6 +88,8 @@ class Bridge(Session):
                 return control.get(self, address, address[len(PREFIX) + 5:], args)
             if address.startswith(f"{PREFIX}/set/"):
                 return control.set_default(self, address, address[len(PREFIX) + 5:], args)
+            if address.startswith(f"{PREFIX}/amount/"):
+                return control.amount(self, address, address[len(PREFIX) + 8:], args)
             raise BadRequest(f"unknown address (see docs/osc.md; try {PREFIX}/ping)")
         except BadRequest as exc:
             return [self.error(ident, address, str(exc))]

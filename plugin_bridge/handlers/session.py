@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable
 
 from mixai.io.audio import BIT_DEPTHS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from mixai.master.options import MasterOptions
+from mixai.master.options import ASPECT_OPTIONS, MasterOptions
 from mixai.predict import PREDICTOR_CHOICES
 from mixai.predict.target import builtin_profiles
 from mixai.settings.presets import PRESETS
@@ -29,6 +29,9 @@ log = logging.getLogger("plugin_bridge.handlers")
 MASTER_OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(MasterOptions))
 BRIDGE_OPTION_KEYS = ("predictor", "target")
 SESSION_OPTIONS = ("target_lufs", "ceiling_dbtp", "preset", "amount", "predictor")
+# per-aspect amounts: session values set with /mixai/amount/<aspect>; options-json keys eq_amount...
+AMOUNT_ASPECTS = tuple(ASPECT_OPTIONS.values())
+AMOUNT_OPTIONS = tuple(ASPECT_OPTIONS)
 PREDICTORS = PREDICTOR_CHOICES
 SAMPLE_RATE_RANGE = (MIN_SAMPLE_RATE, MAX_SAMPLE_RATE)
 OUTPUT_RANGES = {f.name: f.metadata["range"] for f in dataclasses.fields(Output) if "range" in f.metadata}
@@ -54,6 +57,7 @@ class Session:
         self.started = time.monotonic()
         self.defaults: dict[str, Any] = {"target_lufs": None, "ceiling_dbtp": None,
                                          "preset": "spotify", "amount": 1.0, "predictor": "auto"}
+        self.amounts: dict[str, float] = {aspect: 1.0 for aspect in AMOUNT_ASPECTS}
         self.requests = 0
         self.errors = 0
 
@@ -98,13 +102,14 @@ class Session:
         Unknown keys, wrong types and out-of-range values raise BadRequest.
         """
         opts: dict[str, Any] = {k: self.defaults[k] for k in ("target_lufs", "ceiling_dbtp", "preset", "amount")}
+        opts.update({option: self.amounts[aspect] for option, aspect in ASPECT_OPTIONS.items()})
         bridge: dict[str, Any] = {"predictor": self.defaults["predictor"], "target": None}
         for key, value in extra.items():
             if key in ("target_lufs", "ceiling_dbtp"):
                 opts[key] = None if value is None else number(value, key, *OUTPUT_RANGES[key])
             elif key == "preset":
                 opts[key] = self.preset(value)
-            elif key == "amount":
+            elif key == "amount" or key in AMOUNT_OPTIONS:
                 opts[key] = number(value, key, 0.0, 1.0)
             elif key == "sample_rate":
                 opts[key] = None if value is None else integer(value, key, *SAMPLE_RATE_RANGE)
@@ -112,9 +117,9 @@ class Session:
                 opts[key] = integer(value, key, 16, 32)
                 if opts[key] not in BIT_DEPTHS:
                     raise BadRequest(f"bit_depth must be one of {BIT_DEPTHS}")
-            elif key == "overwrite":
+            elif key in ("overwrite", "allow_truncated"):
                 if not isinstance(value, bool):
-                    raise BadRequest("overwrite must be true or false")
+                    raise BadRequest(f"{key} must be true or false")
                 opts[key] = value
             elif key == "predictor" and key in allowed_extra:
                 bridge[key] = self.predictor(value)
@@ -154,5 +159,6 @@ class Session:
         return []
 
 
-__all__ = ["MASTER_OPTION_FIELDS", "BRIDGE_OPTION_KEYS", "SESSION_OPTIONS", "PREDICTORS", "SAMPLE_RATE_RANGE",
+__all__ = ["MASTER_OPTION_FIELDS", "BRIDGE_OPTION_KEYS", "SESSION_OPTIONS", "AMOUNT_ASPECTS", "AMOUNT_OPTIONS",
+           "PREDICTORS", "SAMPLE_RATE_RANGE",
            "OUTPUT_RANGES", "Send", "master_options", "Session"]
