@@ -88,6 +88,7 @@ class Analysis:
                 "correlation": _r(f["lr_correlation"]),
             },
             "features": f.to_dict(),
+            **({"warnings": list(self.extra["warnings"])} if self.extra.get("warnings") else {}),
         }
 
 
@@ -209,22 +210,28 @@ def _feature_pool():
 
 
 def analyze(path: str | os.PathLike, *, sample_rate: int | None = None,
-            progress: Progress | None = None) -> Analysis:
+            progress: Progress | None = None, allow_truncated: bool = False) -> Analysis:
     """Analyse an audio file in one streaming pass.
 
-    Raises :class:`~mixai.errors.InputError` for unreadable, empty, silent or non-finite audio.
+    Raises :class:`~mixai.errors.InputError` for unreadable, empty, silent or non-finite audio, and
+    for a file cut short or damaged (:func:`mixai.io.audio.inspect`) unless ``allow_truncated``:
+    then its intact start is analysed and ``extra["warnings"]`` says so.
     """
-    info = audio_io.probe(path)
+    info = audio_io.inspect(path, allow_truncated=allow_truncated)
     rate = sample_rate or info.sample_rate
     block = int(audio_io.BLOCK_SECONDS * rate)
     total = int(round(info.frames * rate / info.sample_rate))
+    limit = info.frames if info.damage is not None else None
     acc = AnalysisAccumulator(rate, info.channels, total, block, excerpt_reader=lambda starts, frames:
-                              audio_io.read_excerpt(path, starts, frames, sample_rate=rate))
-    for blk in audio_io.read_blocks(path, sample_rate=rate):
+                              audio_io.read_excerpt(path, starts, frames, sample_rate=rate, limit_frames=limit))
+    for blk in audio_io.read_blocks(path, sample_rate=rate, frames=limit):
         acc.add(blk)
         if progress:
             progress(min(1.0, acc.frames / max(total, 1)), "analyze")
-    return acc.finish(os.fspath(path))
+    analysis = acc.finish(os.fspath(path))
+    if info.damage is not None:
+        analysis.extra["warnings"] = [info.damage.warning()]
+    return analysis
 
 
 def analyze_array(audio: np.ndarray, sample_rate: int, *, allow_silent: bool = False) -> Analysis:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mixai.cli.options import (EXIT_ERROR, EXIT_OK, add_amount, add_output_file, add_output_stage, add_predictor,
-                               master_options)
+from mixai.cli.options import (EXIT_ERROR, EXIT_OK, add_allow_truncated, add_amount, add_output_file,
+                               add_output_stage, add_predictor, master_options)
 
 NAME = "batch"
 
@@ -31,6 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help="worker processes (default: the number of CPU cores)")
     p.add_argument("--force", action="store_true", help="redo items that are already done")
+    add_allow_truncated(p)
     p.add_argument("--dask", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786); "
                    "workers need mixai installed and the same paths")
     add_output_stage(p)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mixai.cli.options import (EXIT_OK, ProgressBar, add_output_file, add_output_stage, add_prediction,
-                               add_report_flags, master_options, print_report, target)
+from mixai.cli.options import (EXIT_OK, ProgressBar, add_allow_truncated, add_output_file, add_output_stage,
+                               add_prediction, add_report_flags, master_options, print_report, target)
 
 NAME = "master"
 
@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
                        description="Master one track. Writes OUTPUT atomically and prints a summary.")
     m.add_argument("input", help="audio file (wav, flac, aiff, ogg, mp3; mono or stereo)")
     m.add_argument("-o", "--output", help="output .wav or .flac (required unless --dry-run)")
+    add_allow_truncated(m)
     add_output_stage(m)
     add_prediction(m)
     g = m.add_argument_group("settings")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mixai.cli.options import (EXIT_OK, ProgressBar, add_amount, add_output_file, add_output_stage, add_predictor,
-                               add_report_flags, master_options, print_report)
+from mixai.cli.options import (EXIT_OK, ProgressBar, add_allow_truncated, add_amount, add_output_file,
+                               add_output_stage, add_predictor, add_report_flags, master_options, print_report)
 
 NAME = "mix"
 
@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
         "resampled to the highest (with a warning).")
     p.add_argument("stems", nargs="+", metavar="STEM", help="stem files, or one folder of stems")
     p.add_argument("-o", "--output", required=True, help="output .wav or .flac")
+    add_allow_truncated(p)
     add_output_stage(p)
     g = p.add_argument_group("prediction")
     add_predictor(g, "stem settings: auto = the shipped stem model when installed, else dsp "

@@ -77,6 +77,13 @@ def add_output_file(p: argparse.ArgumentParser, *, title: str = "output file", s
         f.add_argument("-y", "--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
 
+def add_allow_truncated(p: Any) -> None:
+    """--allow-truncated: use what a damaged input holds instead of refusing it."""
+    p.add_argument("--allow-truncated", action="store_true",
+                   help="use what a file cut short or damaged holds intact from its start instead of "
+                        "refusing it (the report warns)")
+
+
 def add_report_flags(p: argparse.ArgumentParser) -> None:
     """--json and -q/--quiet."""
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -97,7 +104,8 @@ def master_options(args: argparse.Namespace, **extra: Any):
 
     amounts = {f"{aspect}_amount": getattr(args, f"{aspect}_amount") for aspect in ASPECT_HELP}
     return MasterOptions(target_lufs=args.target_lufs, ceiling_dbtp=args.ceiling_dbtp,
-                         preset=args.preset, amount=args.amount, **amounts, **extra)
+                         preset=args.preset, amount=args.amount, **amounts,
+                         allow_truncated=getattr(args, "allow_truncated", False), **extra)
 
 
 class ProgressBar:
@@ -130,4 +138,5 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
 
 __all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED", "PRESET_HELP", "BIT_DEPTHS", "AMOUNT_HELP",
            "ASPECT_HELP", "add_output_stage", "add_predictor", "add_amount", "add_prediction", "add_output_file",
+           "add_allow_truncated",
            "add_report_flags", "target", "master_options", "ProgressBar", "print_report"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mixai.cli.options import EXIT_OK, add_output_stage, add_prediction, master_options, target
+from mixai.cli.options import (EXIT_OK, add_allow_truncated, add_output_stage, add_prediction, master_options,
+                               target)
 
 NAME = "suggest"
 
@@ -13,6 +14,7 @@ NAME = "suggest"
 def add_parser(sub) -> None:
     s = sub.add_parser(NAME, help="print predicted settings as JSON (no rendering)")
     s.add_argument("input", help="audio file")
+    add_allow_truncated(s)
     add_output_stage(s)
     add_prediction(s)
 

@@ -8,7 +8,7 @@ when complete), so a crash or Ctrl-C never leaves a half-written file under the 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from mixai.errors import InputError, OutputError, ParameterError
 from mixai.io.atomic import commit, temporary_path
+from mixai.io.integrity import Damage, check as check_integrity
 
 READ_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
 WRITE_SUFFIXES = (".wav", ".flac")
@@ -27,12 +28,14 @@ BLOCK_SECONDS = 2.5
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the file header says, before any sample is read."""
+    """What the file header says, before any sample is read; after :func:`inspect`, ``frames``
+    is what the file holds intact and ``damage`` what is wrong with the rest."""
 
     path: str
     sample_rate: int
     channels: int
     frames: int
+    damage: Damage | None = None
 
     @property
     def duration_s(self) -> float:
@@ -66,6 +69,23 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     return info
 
 
+def inspect(path: str | os.PathLike, *, allow_truncated: bool = False) -> AudioInfo:
+    """:func:`probe`, then check that the file holds what its header promises
+    (:mod:`mixai.io.integrity`): a file cut short or damaged is an :class:`InputError` saying
+    how much was promised and how much is there, unless ``allow_truncated``, which gives the
+    intact frames from the start (and the damage, for the report's warning)."""
+    info = probe(path)
+    damage = check_integrity(path, info.sample_rate, info.frames)
+    if damage is None:
+        return info
+    if damage.fatal and not allow_truncated:
+        raise InputError(damage.message())
+    if damage.intact_frames <= 0:
+        raise _reject(path, f"contains no intact audio ({damage.kind})")
+    return replace(info, frames=min(info.frames, damage.intact_frames) if damage.fatal else damage.intact_frames,
+                   damage=damage)
+
+
 def _check_layout(info: AudioInfo) -> None:
     if info.channels not in (1, 2):
         raise _reject(info.path, f"has {info.channels} channels; mixai masters mono or stereo files "
@@ -88,9 +108,15 @@ def check_sample_rate(sample_rate: int | None) -> None:
                              f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
 
 
+def _limit(frames: int | None, rate_in: int, rate: int) -> int | None:
+    """``frames`` of the file at ``rate_in``, counted at the reading rate."""
+    return None if frames is None else int(-(-frames * rate // rate_in))
+
+
 def read_blocks(path: str | os.PathLike, *, sample_rate: int | None = None,
-                block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
-    """Yield float32 blocks shaped (channels, samples), resampled on the fly when asked.
+                block_seconds: float = BLOCK_SECONDS, frames: int | None = None) -> Iterator[np.ndarray]:
+    """Yield float32 blocks shaped (channels, samples), resampled on the fly when asked; with
+    ``frames`` (at the file's rate; :attr:`AudioInfo.frames` after :func:`inspect`), no more.
 
     Non-finite samples are an :class:`InputError` naming the time they occur at.
     """
@@ -99,13 +125,14 @@ def read_blocks(path: str | os.PathLike, *, sample_rate: int | None = None,
     info = probe(path)
     rate = sample_rate or info.sample_rate
     block = max(1, int(block_seconds * rate))
+    limit = _limit(frames, info.sample_rate, rate)
     position = 0
     try:
         with AudioFile(str(path)) as raw:
             f = raw.resampled_to(rate) if rate != info.sample_rate else raw
-            while True:
+            while limit is None or position < limit:
                 try:
-                    data = f.read(block)
+                    data = f.read(block if limit is None else min(block, limit - position))
                 except (OSError, ValueError, RuntimeError) as exc:
                     raise _reject(path, f"cannot decode audio after {position / rate:.2f} s "
                                         f"({_first_line(exc)})") from None
@@ -124,30 +151,35 @@ def read_blocks(path: str | os.PathLike, *, sample_rate: int | None = None,
 
 
 def read_excerpt(path: str | os.PathLike, starts: list[int], frames: int, *,
-                 sample_rate: int | None = None) -> np.ndarray:
+                 sample_rate: int | None = None, limit_frames: int | None = None) -> np.ndarray:
     """``frames`` frames from each start frame, concatenated: an excerpt read by seeking, without
-    decoding the rest of the file. May come out shorter than asked where the file ends early."""
+    decoding the rest of the file. May come out shorter than asked where the file ends early (or
+    at ``limit_frames``, counted at the file's rate, as in :func:`read_blocks`)."""
     from pedalboard.io import AudioFile
 
     info = probe(path)
     rate = sample_rate or info.sample_rate
+    limit = _limit(limit_frames, info.sample_rate, rate)
     pieces = []
     try:
         with AudioFile(str(path)) as raw:
             f = raw.resampled_to(rate) if rate != info.sample_rate else raw
-            for start in starts:
-                f.seek(min(start, f.frames))
-                pieces.append(np.asarray(f.read(frames), dtype=np.float32))
+            end = f.frames if limit is None else min(f.frames, limit)
+            for start in (min(s, end) for s in starts):
+                f.seek(start)
+                pieces.append(np.asarray(f.read(max(0, min(frames, end - start))), dtype=np.float32))
     except (OSError, ValueError, RuntimeError) as exc:
         raise _reject(path, f"cannot read audio ({_first_line(exc)})") from None
     return np.concatenate(pieces, axis=1) if pieces else np.zeros((info.channels, 0), np.float32)
 
 
-def load(path: str | os.PathLike, *, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
-    """Read a whole file: returns (audio shaped (channels, samples) float32, sample rate)."""
+def load(path: str | os.PathLike, *, sample_rate: int | None = None,
+         frames: int | None = None) -> tuple[np.ndarray, int]:
+    """Read a whole file (or its first ``frames``, as in :func:`read_blocks`): returns (audio shaped
+    (channels, samples) float32, sample rate)."""
     info = probe(path)
     rate = sample_rate or info.sample_rate
-    blocks = list(read_blocks(path, sample_rate=rate))
+    blocks = list(read_blocks(path, sample_rate=rate, frames=frames))
     return np.concatenate(blocks, axis=1), rate
 
 
@@ -257,5 +289,5 @@ def save(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, bit_de
 
 
 __all__ = ["READ_SUFFIXES", "WRITE_SUFFIXES", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE", "BIT_DEPTHS",
-           "BLOCK_SECONDS", "AudioInfo", "probe", "check_sample_rate", "read_blocks", "read_excerpt",
+           "BLOCK_SECONDS", "AudioInfo", "probe", "inspect", "check_sample_rate", "read_blocks", "read_excerpt",
            "load", "check_output_path", "tpdf_dither", "AtomicWriter", "save"]

@@ -92,7 +92,8 @@ def suggestion(path: str | os.PathLike, *, target: str | os.PathLike | Target | 
                predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
                options: MasterOptions = MasterOptions()) -> Suggestion:
     """Analyse a file and predict settings for it, without rendering anything."""
-    analysis = analyse_source(AudioSource.from_file(path, options.sample_rate), None, 1.0)
+    source = AudioSource.from_file(path, options.sample_rate, allow_truncated=options.allow_truncated)
+    analysis = analyse_source(source, None, 1.0)
     chosen = _predict(analysis.features, target, predictor, model_path, options)
     return Suggestion(chosen.settings, analysis, chosen.predictor, chosen.target, chosen.trust)
 
@@ -135,7 +136,7 @@ def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]
         with times.stage("predict"):
             chosen = _choose(before.features, settings, **choose)
         report = MasterReport(source.name, output_name, chosen.predictor, chosen.target, chosen.settings, before,
-                              model_trust=chosen.trust)
+                              model_trust=chosen.trust, input_warnings=list(source.warnings))
         report.seconds = times
         return report
 
@@ -162,7 +163,7 @@ def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]
             before = input_pass.analysis(source.name, level.features)
         times["render"] = time.perf_counter() - t
         report = MasterReport(source.name, output_name, chosen.predictor, chosen.target, chosen.settings, before,
-                              model_trust=chosen.trust,
+                              model_trust=chosen.trust, input_warnings=list(source.warnings),
                               dc_offset_removed=None if level.dc is None else [float(v) for v in level.dc])
         if progress:
             progress(0.7, "render")
@@ -200,7 +201,7 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
     if save_settings is not None:
         check_settings_path(save_settings, (input_path,), options.overwrite)
     audio_io.check_sample_rate(options.sample_rate)
-    source = AudioSource.from_file(input_path, options.sample_rate)
+    source = AudioSource.from_file(input_path, options.sample_rate, allow_truncated=options.allow_truncated)
 
     def writer() -> audio_io.AtomicWriter:
         return audio_io.AtomicWriter(output_path, sample_rate=source.sample_rate, channels=source.channels,

@@ -59,6 +59,7 @@ class MasterReport:
     seconds: dict[str, float] = field(default_factory=dict)
     model_trust: float | None = None  # the learned predictor's trust in this input (1 = fully)
     dc_offset_removed: list[float] | None = None  # per channel, subtracted before the chain
+    input_warnings: list[str] = field(default_factory=list)  # about the input file (damage mastered despite)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +77,7 @@ class MasterReport:
 
     def warnings(self) -> list[str]:
         """Problems mastering does not fix and the user should know about."""
-        found = []
+        found = list(self.input_warnings)
         if self.before.channels == 2:
             correlation = self.before.features["lr_correlation"]
             if correlation < OUT_OF_PHASE_CORRELATION:

@@ -30,23 +30,31 @@ class AudioSource:
 
     def __init__(self, name: str, sample_rate: int, channels: int, frames: int,
                  blocks: Callable[[], Iterable[np.ndarray]],
-                 excerpt: Callable[[list[int], int], np.ndarray] | None = None) -> None:
+                 excerpt: Callable[[list[int], int], np.ndarray] | None = None,
+                 warnings: tuple[str, ...] = ()) -> None:
         self.name, self.sample_rate, self.channels, self.frames = name, sample_rate, channels, frames
         self.blocks = blocks
         self.excerpt = excerpt  # (start frames, frames each) -> audio, read without a full pass
+        self.warnings = warnings  # about the input itself (damage it was mastered despite), for the report
 
     @property
     def block_frames(self) -> int:
         return int(audio_io.BLOCK_SECONDS * self.sample_rate)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, sample_rate: int | None) -> "AudioSource":
-        info = audio_io.probe(path)
+    def from_file(cls, path: str | os.PathLike, sample_rate: int | None, *,
+                  allow_truncated: bool = False) -> "AudioSource":
+        """The file's audio; a file cut short or damaged is refused (:func:`mixai.io.audio.inspect`)
+        unless ``allow_truncated``: then its intact start is the source, and a warning says so."""
+        info = audio_io.inspect(path, allow_truncated=allow_truncated)
         rate = sample_rate or info.sample_rate
         frames = int(math.ceil(info.frames * rate / info.sample_rate))
+        limit = info.frames if info.damage is not None else None
         return cls(os.fspath(path), rate, info.channels, frames,
-                   lambda: audio_io.read_blocks(path, sample_rate=rate),
-                   lambda starts, size: audio_io.read_excerpt(path, starts, size, sample_rate=rate))
+                   lambda: audio_io.read_blocks(path, sample_rate=rate, frames=limit),
+                   lambda starts, size: audio_io.read_excerpt(path, starts, size, sample_rate=rate,
+                                                              limit_frames=limit),
+                   warnings=(info.damage.warning(),) if info.damage is not None else ())
 
     @classmethod
     def from_array(cls, audio: np.ndarray, sample_rate: int, name: str = "<array>") -> "AudioSource":

@@ -84,6 +84,7 @@ def _mix(sources: list[StemSource], *, options: MasterOptions, settings: MixSett
     t0 = time.perf_counter()
     rate, messages = mix_rate(sources, options.sample_rate,
                                settings.sample_rate if settings is not None else None)
+    messages = [w for s in sources for w in s.warnings] + list(messages)
     for message in messages:  # on stderr through the warnings machinery; also kept in the report
         warnings.warn(message, MixWarning, stacklevel=3)
     frames = max(int(math.ceil(s.frames_in * rate / s.rate_in)) for s in sources)
@@ -148,7 +149,7 @@ def mix_files(stems_or_dir: str | os.PathLike | Sequence[str | os.PathLike],
         check_settings_path(save_settings, (*paths, output), options.overwrite, what="an input or the output")
     if isinstance(settings, (str, os.PathLike)):
         settings = load_mix_settings(os.fspath(settings))
-    sources = [file_source(p) for p in paths]
+    sources = [file_source(p, allow_truncated=options.allow_truncated) for p in paths]
     audio, report, _ = _mix(sources, options=options, settings=settings, predictor=predictor,
                             model_path=model_path, master_predictor=master_predictor,
                             master_model_path=master_model_path, progress=progress)

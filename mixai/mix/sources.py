@@ -24,10 +24,11 @@ class StemSource:
     """One stem: its name, file (None for arrays), rate, channels and length; ``load(rate)`` reads it."""
 
     def __init__(self, name: str, path: str | None, rate_in: int, channels: int, frames_in: int,
-                 load: Callable[[int], np.ndarray]) -> None:
+                 load: Callable[[int], np.ndarray], warnings: tuple[str, ...] = ()) -> None:
         self.name, self.path, self.rate_in, self.channels = name, path, rate_in, channels
         self.frames_in = frames_in
         self._load = load
+        self.warnings = warnings  # about the file itself (damage it is mixed despite)
 
     def load(self, rate: int) -> np.ndarray:
         return self._load(rate)
@@ -60,17 +61,21 @@ def collect_stem_paths(stems_or_dir: str | os.PathLike | Sequence[str | os.PathL
 
 
 
-def file_source(path: Path) -> StemSource:
+def file_source(path: Path, *, allow_truncated: bool = False) -> StemSource:
+    """A stem file; one cut short or damaged is refused unless ``allow_truncated`` (then its intact
+    start is the stem, with a warning)."""
     try:
-        info = audio_io.probe(path)
+        info = audio_io.inspect(path, allow_truncated=allow_truncated)
     except InputError as exc:
         text = str(exc)
         if "channels;" in text:
             raise InputError(text.split(";")[0] + "; mixai mixes mono or stereo stems (split a "
                              "multichannel stem into mono or stereo files first)") from None
         raise
+    limit = info.frames if info.damage is not None else None
     return StemSource(path.stem, str(path), info.sample_rate, info.channels, info.frames,
-                       lambda rate: audio_io.load(path, sample_rate=rate)[0])
+                      lambda rate: audio_io.load(path, sample_rate=rate, frames=limit)[0],
+                      (f"{path.stem}: {info.damage.warning()}",) if info.damage is not None else ())
 
 
 
