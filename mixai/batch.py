@@ -7,11 +7,14 @@
   a Dask distributed cluster (``dask_address``): workers need the package and the same paths
   (shared storage); each item runs :func:`process_item`, which writes its output atomically and
   measures it (BS.1770 loudness, 4x true peak, frames, size, SHA-256) after writing.
-* **Manifest.** ``OUT_DIR/manifest.jsonl``, one JSON object per finished item, appended by the
-  coordinating process with a single ``O_APPEND`` write (a line is all there or, after a crash,
+* **Manifest.** ``OUT_DIR/manifest.jsonl`` (:mod:`mixai.manifest`), one JSON object per finished
+  item, appended by the coordinating process with a single ``O_APPEND`` write (a line is all there or, after a crash,
   an unparsable tail that is ignored). The last line of an item wins.
-* **Resuming.** An item is skipped when its last manifest line says ``ok`` and the output still has
-  the recorded size and SHA-256; ``force`` redoes everything. Stale temporaries left by killed
+* **Resuming.** An item is skipped when its last manifest line says ``ok``, the output still has
+  the recorded size and SHA-256, and the input still has the recorded size and SHA-256 (a mix
+  item's input is its folder of stems: names, sizes and contents); an item whose input changed
+  (or whose record predates input hashes) is redone, and the result says why; ``force`` redoes
+  everything. Stale temporaries left by killed
   runs (:func:`mixai.io.atomic.is_temporary`) are deleted at the start. A lock file keeps two
   batches out of one ``OUT_DIR``.
 * **Failures.** A bad file is recorded with its error and the rest go on. A worker process that
@@ -22,8 +25,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -32,16 +33,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from mixai.io.atomic import remove_temporaries
-from mixai.io.audio import READ_SUFFIXES
+from mixai.io.atomic import output_error, remove_temporaries
+from mixai.manifest import (MANIFEST_NAME, MANIFEST_VERSION, append_record, file_digest, input_fingerprint,
+                            is_audio_file, measure_output, read_manifest, redo_reason)
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.master.options import MasterOptions
 
-MANIFEST_NAME = "manifest.jsonl"
 LOCK_NAME = ".mixai-batch.lock"
 MODES = ("master", "mix")
 MAX_ATTEMPTS = 2
-MANIFEST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class BatchResult:
     records: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    redone: dict[str, str] = field(default_factory=dict)  # key -> why a finished item is done again
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,10 @@ class BatchResult:
     def summary(self) -> str:
         text = (f"{self.total} items: {self.done} done, {self.skipped} skipped (already done), "
                 f"{self.failed} failed in {self.seconds:.1f} s")
+        for key, why in list(self.redone.items())[:20]:
+            text += f"\n  redone: {key}: {why}"
+        if len(self.redone) > 20:
+            text += f"\n  ... and {len(self.redone) - 20} more redone (see the manifest)"
         errors = [r for r in self.records if r.get("status") != "ok"]
         for r in errors[:20]:
             text += f"\n  failed: {r.get('error')}"
@@ -91,10 +96,6 @@ class BatchResult:
 
 
 # --- items ---------------------------------------------------------------------------------------
-
-
-def _is_audio(p: Path) -> bool:
-    return p.is_file() and p.suffix.lower() in READ_SUFFIXES and not p.name.startswith(".")
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -127,7 +128,7 @@ def find_items(in_dir: str | os.PathLike, out_dir: str | os.PathLike, mode: str 
     for root, dirs, files in os.walk(src):
         root_p = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside(root_p / d, dst))
-        audio = sorted(root_p / f for f in files if _is_audio(root_p / f))
+        audio = sorted(root_p / f for f in files if is_audio_file(root_p / f))
         if mode == "master":
             for p in audio:
                 rel = p.relative_to(src)
@@ -150,27 +151,6 @@ def find_items(in_dir: str | os.PathLike, out_dir: str | os.PathLike, mode: str 
 # --- one item (runs in a worker) ---------------------------------------------------------------
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def measure_output(path: str | os.PathLike) -> dict[str, Any]:
-    """Loudness, true peak, length, size and hash of a written file, read back from disk."""
-    from mixai.io.audio import load
-    from mixai.dsp.loudness import integrated_lufs
-    from mixai.dsp.truepeak import true_peak_dbtp
-
-    audio, rate = load(path)
-    return {"lufs": round(float(integrated_lufs(audio, rate)), 3),
-            "true_peak_dbtp": round(float(true_peak_dbtp(audio)), 3),
-            "frames": int(audio.shape[1]), "sample_rate": int(rate), "channels": int(audio.shape[0]),
-            "bytes": os.path.getsize(path), "sha256": file_digest(path)}
-
-
 def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     """Master or mix one item; never raises for a bad input (the record says what went wrong)."""
     t0 = time.perf_counter()
@@ -178,7 +158,14 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
                               "input": item.input, "output": item.output, "pid": os.getpid()}
     options = replace(config.options, overwrite=True)  # the batch decided to (re)do this item
     try:
-        Path(item.output).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            record.update(input_fingerprint(item.input))  # before the work: what this output was made from
+        except OSError as exc:
+            raise InputError(f"{item.input}: cannot read it ({exc.strerror})") from None
+        try:
+            Path(item.output).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(Path(item.output).parent, exc, "create") from None
         if item.mode == "master":
             from mixai.master.pipeline import master_file
             report = master_file(item.input, item.output, predictor=config.predictor,
@@ -203,50 +190,10 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     return record
 
 
-# --- manifest ----------------------------------------------------------------------------------
-
-
-def append_record(manifest: str | os.PathLike, record: dict[str, Any]) -> None:
-    """One line, one ``write`` on an ``O_APPEND`` descriptor, then fsync."""
-    line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_manifest(manifest: str | os.PathLike) -> dict[tuple[str, str], dict]:
-    """The last record per (mode, key); unparsable lines (a torn last line) are ignored."""
-    last: dict[tuple[str, str], dict] = {}
-    try:
-        with open(manifest, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "key" in rec and "mode" in rec:
-                    last[(rec["mode"], rec["key"])] = rec
-    except FileNotFoundError:
-        pass
-    return last
-
-
 def is_complete(item: BatchItem, record: dict | None) -> bool:
-    """Done before: the manifest says ok and the output is the very file that was measured."""
-    if not record or record.get("status") != "ok" or not record.get("output"):
-        return False
-    if Path(record["output"]).resolve() != Path(item.output).resolve():
-        return False
-    out = Path(item.output)
-    try:
-        if not out.is_file() or out.stat().st_size != record.get("bytes"):
-            return False
-        return file_digest(out) == record.get("sha256")
-    except OSError:
-        return False
+    """Done before: the manifest says ok, the output is the very file that was measured, and the
+    input is the one it was made from (:func:`mixai.manifest.redo_reason`)."""
+    return redo_reason(item.input, item.output, record) is None
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
@@ -262,7 +209,10 @@ class _Lock:
     def __enter__(self) -> "_Lock":
         import fcntl
 
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise output_error(self.path, exc, "create") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -376,7 +326,10 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
     items = find_items(in_dir, out_dir, config.mode)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out, exc, "create") from None
     manifest = out / MANIFEST_NAME
     result = BatchResult(total=len(items))
     t0 = time.perf_counter()
@@ -385,16 +338,22 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
         previous = read_manifest(manifest)
         todo = []
         for item in items:
-            if not force and is_complete(item, previous.get((item.mode, item.key))):
+            record = previous.get((item.mode, item.key))
+            why = None if force else redo_reason(item.input, item.output, record)
+            if not force and why is None:
                 result.skipped += 1
-            else:
-                todo.append(item)
+                continue
+            if record is not None and record.get("status") == "ok":  # finished before, done again: say why
+                result.redone[item.key] = "--force" if force else why
+            todo.append(item)
         bar = None
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=len(todo), desc=f"mixai batch ({config.mode})", unit="item")
 
         def record(rec: dict) -> None:
+            if rec.get("key") in result.redone:
+                rec["redone_because"] = result.redone[rec["key"]]
             append_record(manifest, rec)
             result.records.append(rec)
             if rec.get("status") == "ok":
@@ -438,4 +397,5 @@ def iter_records(manifest: str | os.PathLike) -> Iterable[dict]:
 
 
 __all__ = ["BatchItem", "BatchConfig", "BatchResult", "find_items", "process_item", "run_batch",
-           "read_manifest", "append_record", "is_complete", "measure_output", "MANIFEST_NAME"]
+           "read_manifest", "append_record", "is_complete", "redo_reason", "input_fingerprint", "measure_output",
+           "file_digest", "MANIFEST_NAME"]

@@ -3,7 +3,8 @@
 Every command is a module of this package with ``NAME``, ``add_parser(subparsers)`` and
 ``run(args) -> exit status``; :data:`COMMAND_MODULES` lists them, in the order ``--help`` shows
 them. Heavy imports wait until after parsing so that ``--help`` answers at once. Deliberate errors
-(:class:`~mixai.errors.MixaiError`) print one line and exit 1; Ctrl-C exits 130.
+(:class:`~mixai.errors.MixaiError`, and any OS error the library did not name itself) print one
+line and exit 1; Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"mixai {args.command}: interrupted; no partial output was left", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # the system refused something the library did not name itself
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mixai {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 __all__ = ["COMMAND_MODULES", "COMMANDS", "build_parser", "main"]

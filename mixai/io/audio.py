@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from mixai.errors import InputError, OutputError, ParameterError
-from mixai.io.atomic import commit, temporary_path
+from mixai.io.atomic import commit, discard_temporary, output_error, temporary_path
 from mixai.io.integrity import Damage, check as check_integrity
 
 READ_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
@@ -243,22 +243,28 @@ class AtomicWriter:
     def __enter__(self) -> "AtomicWriter":
         from pedalboard.io import AudioFile
 
-        self._tmp = temporary_path(self.path)
+        self._tmp = temporary_path(self.path, hold=True)  # held: no clean-up takes it meanwhile
         try:
             self._file = AudioFile(str(self._tmp), "w", samplerate=self.sample_rate,
                                    num_channels=self.channels,
                                    bit_depth=self.bit_depth if self.bit_depth != 32 else 32)
-        except Exception:
-            self._tmp.unlink(missing_ok=True)
+        except (OSError, RuntimeError) as exc:
+            discard_temporary(self._tmp)
+            raise output_error(self.path, exc) from None
+        except BaseException:
+            discard_temporary(self._tmp)
             raise
         return self
 
     def write(self, block: np.ndarray) -> None:
-        """Write one (channels, samples) float block."""
+        """Write one (channels, samples) float block; an OS error (a full disk) is an OutputError."""
         assert self._file is not None, "write() outside the with-block"
         if self.bit_depth == 16:
             block = tpdf_dither(block, 16, self._rng)
-        self._file.write(np.ascontiguousarray(block, dtype=np.float32))
+        try:
+            self._file.write(np.ascontiguousarray(block, dtype=np.float32))
+        except (OSError, RuntimeError) as exc:  # pedalboard: "Unable to write data to audio file."
+            raise output_error(self.path, exc) from None
         self.frames_written += block.shape[-1]
 
     def discard(self) -> None:
@@ -270,11 +276,18 @@ class AtomicWriter:
         assert self._tmp is not None
         try:
             if self._file is not None:
-                self._file.close()
-        finally:
-            if exc_type is not None or self._discarded:
-                self._tmp.unlink(missing_ok=True)
-                return
+                self._file.close()  # flushes: can fail on a full disk
+        except (OSError, RuntimeError) as close_error:
+            discard_temporary(self._tmp)
+            if exc_type is None:
+                raise output_error(self.path, close_error) from None
+            return
+        except BaseException:
+            discard_temporary(self._tmp)
+            raise
+        if exc_type is not None or self._discarded:
+            discard_temporary(self._tmp)
+            return
         commit(self._tmp, self.path, overwrite=self.overwrite, doing="rendering")
 
 

@@ -32,7 +32,7 @@ from mixai.analysis.measure import Analysis, Progress
 from mixai.dsp.chain import REFERENCE_LUFS
 from mixai.errors import OutputError, ParameterError
 from mixai.io import audio as audio_io
-from mixai.io.atomic import write_text_atomic
+from mixai.io.atomic import clear_strays, write_text_atomic
 from mixai.master.final import Sink, write_on_target
 from mixai.master.options import MasterOptions
 from mixai.master.render import Render
@@ -202,6 +202,7 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
         check_settings_path(save_settings, (input_path,), options.overwrite)
     audio_io.check_sample_rate(options.sample_rate)
     source = AudioSource.from_file(input_path, options.sample_rate, allow_truncated=options.allow_truncated)
+    clear_strays(None if dry_run else output_path, save_settings)  # what killed runs left there
 
     def writer() -> audio_io.AtomicWriter:
         return audio_io.AtomicWriter(output_path, sample_rate=source.sample_rate, channels=source.channels,

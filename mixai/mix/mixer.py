@@ -37,7 +37,7 @@ from mixai.analysis.features import Features, extract
 from mixai.dsp.loudness import integrated_lufs
 from mixai.errors import ParameterError
 from mixai.io import audio as audio_io
-from mixai.io.atomic import write_text_atomic
+from mixai.io.atomic import clear_strays, write_text_atomic
 from mixai.master.options import MasterOptions
 from mixai.master.pipeline import check_settings_path, master_array
 from mixai.mix.model import resolve_stem_predictor
@@ -150,6 +150,7 @@ def mix_files(stems_or_dir: str | os.PathLike | Sequence[str | os.PathLike],
     if isinstance(settings, (str, os.PathLike)):
         settings = load_mix_settings(os.fspath(settings))
     sources = [file_source(p, allow_truncated=options.allow_truncated) for p in paths]
+    clear_strays(output, save_settings)  # what killed runs left there
     audio, report, _ = _mix(sources, options=options, settings=settings, predictor=predictor,
                             model_path=model_path, master_predictor=master_predictor,
                             master_model_path=master_model_path, progress=progress)
