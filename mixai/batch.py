@@ -63,6 +63,7 @@ class BatchConfig:
     target: str | None = None
     master_predictor: str = "auto"
     master_model_path: str | None = None
+    report: bool = False  # a visual report beside each output and an index page, OUT_DIR/report.html
 
 
 @dataclass
@@ -75,6 +76,7 @@ class BatchResult:
     seconds: float = 0.0
     interrupted: bool = False
     redone: dict[str, str] = field(default_factory=dict)  # key -> why a finished item is done again
+    report: str | None = None  # the index page, with BatchConfig.report
 
     @property
     def ok(self) -> bool:
@@ -157,6 +159,7 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     record: dict[str, Any] = {"version": MANIFEST_VERSION, "key": item.key, "mode": item.mode,
                               "input": item.input, "output": item.output, "pid": os.getpid()}
     options = replace(config.options, overwrite=True)  # the batch decided to (re)do this item
+    report_html = report_path(item.output) if config.report else None
     try:
         try:
             record.update(input_fingerprint(item.input))  # before the work: what this output was made from
@@ -169,18 +172,21 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
         if item.mode == "master":
             from mixai.master.pipeline import master_file
             report = master_file(item.input, item.output, predictor=config.predictor,
-                                 model_path=config.model_path, target=config.target, options=options)
+                                 model_path=config.model_path, target=config.target, options=options,
+                                 report_html=report_html)
             record["predictor"] = report.predictor
             record["settings"] = report.settings.to_dict()
         else:
             from mixai.mix import mix_files
             report = mix_files(item.input, item.output, options=options, predictor=config.predictor,
                                model_path=config.model_path, master_predictor=config.master_predictor,
-                               master_model_path=config.master_model_path)
+                               master_model_path=config.master_model_path, report_html=report_html)
             record["predictor"] = report.predictor
             record["settings"] = report.settings.to_dict()
             record["warnings"] = report.warnings
         record.update(measure_output(item.output))
+        if report_html is not None:
+            record["report"] = report_html
         record["status"] = "ok"
     except MixaiError as exc:
         record.update(status="error", error=str(exc))
@@ -188,6 +194,31 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
         record.update(status="error", error=f"{type(exc).__name__}: {exc}")
     record["seconds"] = round(time.perf_counter() - t0, 3)
     return record
+
+
+def report_path(output: str) -> str:
+    """Where an item's visual report goes: beside its output, ``NAME.report.html``."""
+    return str(Path(output).with_suffix(".report.html"))
+
+
+def write_index(out: Path, manifest: Path) -> Path:
+    """The batch's index page (:func:`mixai.report.html.batch_page`) over every item's last manifest
+    record, linking the reports that exist; the target line is drawn when all items had one target."""
+    from mixai.report.html import write_batch_report
+
+    records = sorted(read_manifest(manifest).values(), key=lambda r: r.get("key", ""))
+    targets = set()
+    for r in records:  # a master's settings, or a mix's (its master's)
+        settings = r.get("settings") if r.get("status") == "ok" else None
+        output = (settings.get("output") or (settings.get("master") or {}).get("output")) if settings else None
+        if isinstance(output, dict) and "target_lufs" in output:
+            targets.add(output["target_lufs"])
+    target_lufs = targets.pop() if len(targets) == 1 else None
+    links = {r["key"]: os.path.relpath(r["report"], out) for r in records
+             if r.get("status") == "ok" and r.get("report") and Path(r["report"]).is_file()}
+    index = out / "report.html"
+    write_batch_report(records, links, index, target_lufs=target_lufs)
+    return index
 
 
 def is_complete(item: BatchItem, record: dict | None) -> bool:
@@ -389,6 +420,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
             if bar is not None:
                 bar.close()
             result.seconds = time.perf_counter() - t0
+        if config.report:
+            result.report = str(write_index(out, manifest))
     return result
 
 
@@ -398,4 +431,4 @@ def iter_records(manifest: str | os.PathLike) -> Iterable[dict]:
 
 __all__ = ["BatchItem", "BatchConfig", "BatchResult", "find_items", "process_item", "run_batch",
            "read_manifest", "append_record", "is_complete", "redo_reason", "input_fingerprint", "measure_output",
-           "file_digest", "MANIFEST_NAME"]
+           "file_digest", "MANIFEST_NAME", "report_path", "write_index"]

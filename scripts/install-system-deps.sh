@@ -3,7 +3,8 @@
 # fluidsynth + fluid-soundfont-gm and timgm6mb-soundfont (rendering test material with two soundfonts),
 # puredata-core (pd -nogui runs examples/puredata/mixai.pd against a bridge), ardour-lv2-plugins +
 # lilv-utils (Ardour's a-EQ/a-Comp run offline with lv2apply against the Ardour adapter), lua5.4 +
-# lua-socket (the Reaper Lua action runs against a bridge with a stand-in for Reaper's API).
+# lua-socket (the Reaper Lua action runs against a bridge with a stand-in for Reaper's API), chromium
+# (the visual HTML report opened and screenshotted in a real headless browser).
 # Installs only what is missing.
 set -euo pipefail
 need=()
@@ -16,6 +17,7 @@ command -v pd >/dev/null 2>&1 || need+=(puredata-core)
 command -v lv2apply >/dev/null 2>&1 || need+=(lilv-utils)
 command -v lua5.4 >/dev/null 2>&1 || need+=(lua5.4)
 lua5.4 -e 'require("socket")' >/dev/null 2>&1 || need+=(lua-socket)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

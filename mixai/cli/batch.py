@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help="worker processes (default: the number of CPU cores)")
     p.add_argument("--force", action="store_true", help="redo items that are already done")
+    p.add_argument("--report", action="store_true",
+                   help="a visual report (HTML) beside each output (NAME.report.html) and an index page "
+                        "of all items, OUT_DIR/report.html")
     add_allow_truncated(p)
     p.add_argument("--dask", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786); "
                    "workers need mixai installed and the same paths")
@@ -52,10 +55,12 @@ def run(args: argparse.Namespace) -> int:
 
     options = master_options(args, sample_rate=args.sample_rate, bit_depth=args.bit_depth)
     config = BatchConfig(mode=args.mode, options=options, predictor=args.predictor, model_path=args.model,
-                         target=args.profile, master_predictor=args.master_predictor)
+                         target=args.profile, master_predictor=args.master_predictor, report=args.report)
     jobs = args.jobs or os.cpu_count() or 1
     result = run_batch(args.input_dir, args.output_dir, config=config, jobs=jobs, force=args.force,
                        dask_address=args.dask, progress=not args.quiet)
     if not args.quiet or not result.ok:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    if result.report and not args.quiet:
+        print(f"report: {result.report}")
     return EXIT_OK if result.ok else EXIT_ERROR

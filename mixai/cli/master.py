@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from mixai.cli.options import (EXIT_OK, ProgressBar, add_allow_truncated, add_output_file, add_output_stage,
-                               add_prediction, add_report_flags, master_options, print_report, target)
+from mixai.cli.options import (EXIT_OK, ProgressBar, add_allow_truncated, add_html_report, add_output_file,
+                               add_output_stage, add_prediction, add_report_flags, master_options, print_report,
+                               target)
 
 NAME = "master"
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
     g.add_argument("--settings", metavar="FILE", help="apply these settings (JSON) instead of predicting")
     g.add_argument("--save-settings", metavar="FILE", help="write the settings used as JSON")
     g.add_argument("--dry-run", action="store_true", help="analyse and predict only; write no audio")
+    add_html_report(g, "master")
     add_output_file(m, sample_rate_help="output sample rate (default: input's)",
                     bit_depth_help="16 (TPDF-dithered) or 24-bit integer, or 32-bit float (WAV only); default 24")
     add_report_flags(m)
@@ -41,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = master_file(args.input, args.output, settings=settings, predictor=args.predictor,
                              model_path=args.model, target=target(args), options=options,
-                             dry_run=args.dry_run, save_settings=args.save_settings, progress=bar)
+                             dry_run=args.dry_run, save_settings=args.save_settings, progress=bar,
+                             report_html=args.report)
     finally:
         bar.close()
     print_report(report, args)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mixai.cli.options import (EXIT_OK, ProgressBar, add_allow_truncated, add_amount, add_output_file,
-                               add_output_stage, add_predictor, add_report_flags, master_options, print_report)
+from mixai.cli.options import (EXIT_OK, ProgressBar, add_allow_truncated, add_amount, add_html_report,
+                               add_output_file, add_output_stage, add_predictor, add_report_flags, master_options,
+                               print_report)
 
 NAME = "mix"
 
@@ -33,6 +34,7 @@ def add_parser(sub) -> None:
     s.add_argument("--settings", metavar="FILE", help="apply a saved mix (JSON) instead of predicting")
     s.add_argument("--save-settings", metavar="FILE", help="write every stem's, the bus' and the "
                                                             "master's settings as one JSON file")
+    add_html_report(s, "mix")
     add_output_file(p, sample_rate_help="mix rate (default: the highest stem rate)")
     add_report_flags(p)
 
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 report = mix_files(stems, args.output, options=options, settings=args.settings,
                                    save_settings=args.save_settings, model_path=args.model,
                                    predictor=args.predictor, master_predictor=args.master_predictor,
-                                   master_model_path=args.master_model, progress=bar)
+                                   master_model_path=args.master_model, progress=bar, report_html=args.report)
             finally:
                 for w in caught:
                     if issubclass(w.category, MixWarning):

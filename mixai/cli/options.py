@@ -84,6 +84,13 @@ def add_allow_truncated(p: Any) -> None:
                         "refusing it (the report warns)")
 
 
+def add_html_report(p: Any, what: str) -> None:
+    """--report FILE.html: the visual report."""
+    p.add_argument("--report", metavar="FILE.html",
+                   help=f"also write a visual report of the {what} (one self-contained HTML file: spectrum, "
+                        "loudness over time, true peak and limiting, settings, trust, warnings)")
+
+
 def add_report_flags(p: argparse.ArgumentParser) -> None:
     """--json and -q/--quiet."""
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -138,5 +145,5 @@ def print_report(report: Any, args: argparse.Namespace) -> None:
 
 __all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED", "PRESET_HELP", "BIT_DEPTHS", "AMOUNT_HELP",
            "ASPECT_HELP", "add_output_stage", "add_predictor", "add_amount", "add_prediction", "add_output_file",
-           "add_allow_truncated",
+           "add_allow_truncated", "add_html_report",
            "add_report_flags", "target", "master_options", "ProgressBar", "print_report"]

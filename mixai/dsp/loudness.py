@@ -210,6 +210,28 @@ class LoudnessMeter:
         windows = self._window_energies(4)
         return float(_energy_to_lufs(windows.max())) if windows.size else -math.inf
 
+    def window_series_lufs(self, seconds: float) -> np.ndarray:
+        """Loudness of the window of ``seconds`` (0.4: momentary, 3: short-term; EBU Tech 3341)
+        ending at each 100 ms step from the first whole window on: the curves a loudness meter draws."""
+        with np.errstate(divide="ignore"):
+            return np.asarray(_energy_to_lufs(self._window_energies(max(1, round(seconds / self.STEP_SECONDS)))))
+
+    def latest_lufs(self, seconds: float) -> float:
+        """Loudness of the last ``seconds`` metered (fewer at the start): what a live meter shows
+        now. Reads only the last steps, so it stays cheap however long the programme is."""
+        wanted = max(1, round(seconds / self.STEP_SECONDS))
+        tail: list[np.ndarray] = []
+        have = 0
+        for chunk in reversed(self._energies):
+            tail.append(chunk[-(wanted - have):])
+            have += tail[-1].size
+            if have >= wanted:
+                break
+        if not have:
+            return -math.inf
+        with np.errstate(divide="ignore"):
+            return float(_energy_to_lufs(np.concatenate(tail).mean()))
+
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness of a whole (channels, samples) array."""

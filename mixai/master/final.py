@@ -49,6 +49,7 @@ class FinalPass:
     max_limiting_db: float  # the limiter's deepest reduction
     integrated_lufs: float
     true_peak_dbtp: float
+    limiting_db: np.ndarray | None = None  # the limiter's deepest reduction in each 100 ms step (dB, >= 0)
 
     def after(self) -> dict[str, float]:
         """The report's ``after`` measurements."""
@@ -99,6 +100,8 @@ def write_final(render: Render, limiter: TruePeakLimiter, gain_db: float, chunk:
     gains = limiter.block_gains(envelope, gain_db=gain_db)
     peaks = TruePeakMeter(render.audio.channels, sub_block_bound=output_peak_bound(envelope, gains))
     deepest = 0.0
+    step = step_frames(render.sample_rate)
+    least_gain: list[np.ndarray] = []  # per 100 ms step (chunk is a whole number of steps)
     pending: list = []
     for i, g in enumerate(limiter.curves(gains, render.frames, chunk_frames=chunk)):
         block = render.audio.read(i * chunk, i * chunk + g.size) * g
@@ -111,10 +114,16 @@ def write_final(render: Render, limiter: TruePeakLimiter, gain_db: float, chunk:
             progress(0.75 + 0.25 * min(1.0, (i * chunk + g.size) / max(render.frames, 1)), "write")
         if g.size:  # the limiter's share of the gain curve: make-up gain minus what it applied
             deepest = max(deepest, gain_db - 20 * math.log10(max(float(g.min()), 1e-9)))
+            whole = g.size // step * step
+            least_gain.append(g[:whole].reshape(-1, step).min(axis=1))
+            if whole < g.size:
+                least_gain.append(g[whole:].min(keepdims=True))
     for measured in pending:
         measured.result()
     peaks.flush()
-    return FinalPass(gain_db, meter, peaks, deepest, meter.integrated_lufs(), peaks.true_peak_dbtp)
+    least = np.concatenate(least_gain) if least_gain else np.zeros(0, np.float32)
+    limiting = np.maximum(0.0, gain_db - 20 * np.log10(np.maximum(least.astype(np.float64), 1e-9)))
+    return FinalPass(gain_db, meter, peaks, deepest, meter.integrated_lufs(), peaks.true_peak_dbtp, limiting)
 
 
 def output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ from mixai.master.render import Render
 from mixai.master.report import MasterReport, StageTimes, Suggestion
 from mixai.master.source import AudioSource, InputPass, analyse_source, excerpt_level, full_level
 from mixai.predict import Predictor, Target, get_predictor, resolve_target
+from mixai.report.timeline import SignalTrace, Timeline, TracingSink, observed
 from mixai.settings.schema import Settings
 
 ANALYSIS_SHARE = 0.3  # of the progress bar, when the whole input is analysed before the render
@@ -119,10 +120,23 @@ def _monotonic(progress: Progress | None) -> Progress | None:
     return report
 
 
+def _observed_source(source: AudioSource, trace: SignalTrace) -> AudioSource:
+    """``source``, whose blocks are also handed to ``trace`` as they are read."""
+    return AudioSource(source.name, source.sample_rate, source.channels, source.frames,
+                       lambda: observed(source.blocks(), trace), source.excerpt, source.warnings)
+
+
 def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]], *,
             settings: Settings | None, predictor, model_path, target, options: MasterOptions,
-            progress: Progress | None, dry_run: bool, output_name: str | None) -> MasterReport:
-    """The steps of the module docstring for one source; the output goes to ``sink_factory()``."""
+            progress: Progress | None, dry_run: bool, output_name: str | None,
+            trace: bool = False) -> MasterReport:
+    """The steps of the module docstring for one source; the output goes to ``sink_factory()``.
+    With ``trace`` the report gets its :class:`~mixai.report.timeline.Timeline` (the input as the
+    render reads it, the output as it is written): what a visual report plots."""
+    before_trace = SignalTrace(source.sample_rate, source.channels) if trace else None
+    if trace:
+        tracing = TracingSink(sink_factory, source.sample_rate, source.channels)
+        sink_factory = lambda: tracing  # noqa: E731 - the same tracer around each pass's sink
     times = StageTimes()
     t0 = time.perf_counter()
     progress = _monotonic(progress)
@@ -138,6 +152,11 @@ def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]
         report = MasterReport(source.name, output_name, chosen.predictor, chosen.target, chosen.settings, before,
                               model_trust=chosen.trust, input_warnings=list(source.warnings))
         report.seconds = times
+        if before_trace is not None:  # no render to watch: one more read of the input
+            for block in source.blocks():
+                before_trace.add(block)
+            output = chosen.settings.output
+            report.timeline = Timeline(before_trace.finish(), None, None, output.target_lufs, output.ceiling_dbtp)
         return report
 
     # The input pass measures the whole input (for the report) while the render runs; the working
@@ -154,7 +173,8 @@ def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]
         with times.stage("predict"):
             chosen = _choose(level.features, settings, **choose)
         t = time.perf_counter()
-        render = Render(source, chosen.settings, level.input_lufs, progress, dc=level.dc)
+        render = Render(source if before_trace is None else _observed_source(source, before_trace),
+                        chosen.settings, level.input_lufs, progress, dc=level.dc)
     except BaseException:  # failed or cancelled: stop the input pass rather than let it read on
         input_pass.abandon()
         raise
@@ -174,6 +194,10 @@ def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]
     report.after = final.after()
     report.makeup_gain_db = final.gain_db + (REFERENCE_LUFS - level.input_lufs)
     report.max_limiting_db = final.max_limiting_db
+    if trace:
+        output = chosen.settings.output
+        report.timeline = Timeline(before_trace.finish(), tracing.trace.finish(), final.limiting_db,
+                                   output.target_lufs, output.ceiling_dbtp)
     times["total"] = time.perf_counter() - t0
     report.seconds = times
     if progress:
@@ -187,11 +211,13 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
                 target: str | os.PathLike | Target | None = None,
                 options: MasterOptions = MasterOptions(), dry_run: bool = False,
                 save_settings: str | os.PathLike | None = None,
-                progress: Progress | None = None) -> MasterReport:
+                progress: Progress | None = None,
+                report_html: str | os.PathLike | None = None) -> MasterReport:
     """Master one file. ``target`` is a profile name or a reference file (reference matching).
 
     The output is written atomically; it may not be the input (or the reference) and an existing
-    file is only replaced with ``options.overwrite``.
+    file is only replaced with ``options.overwrite``. ``report_html`` also writes the visual
+    report (:mod:`mixai.report.html`) there, once the output is in place.
     """
     if not dry_run:
         if output_path is None:
@@ -200,9 +226,11 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
         audio_io.check_output_path(output_path, inputs=(input_path, *references), overwrite=options.overwrite)
     if save_settings is not None:
         check_settings_path(save_settings, (input_path,), options.overwrite)
+    if report_html is not None:
+        check_report_path(report_html, (input_path, output_path, save_settings), options.overwrite)
     audio_io.check_sample_rate(options.sample_rate)
     source = AudioSource.from_file(input_path, options.sample_rate, allow_truncated=options.allow_truncated)
-    clear_strays(None if dry_run else output_path, save_settings)  # what killed runs left there
+    clear_strays(None if dry_run else output_path, save_settings, report_html)  # what killed runs left there
 
     def writer() -> audio_io.AtomicWriter:
         return audio_io.AtomicWriter(output_path, sample_rate=source.sample_rate, channels=source.channels,
@@ -210,9 +238,14 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
 
     report = _master(source, writer, settings=settings, predictor=predictor, model_path=model_path,
                      target=target, options=options, progress=progress, dry_run=dry_run,
-                     output_name=None if dry_run else os.fspath(output_path))
+                     output_name=None if dry_run else os.fspath(output_path), trace=report_html is not None)
     if save_settings is not None:
         write_text_atomic(save_settings, report.settings.to_json() + "\n", overwrite=options.overwrite)
+    if report_html is not None:
+        from mixai.report.html import write_master_report
+
+        reference = os.fspath(target) if isinstance(target, (str, os.PathLike)) and Path(target).suffix else None
+        write_master_report(report, report_html, reference=reference, overwrite=options.overwrite)
     return report
 
 
@@ -239,14 +272,27 @@ class ArraySink:
 def master_array(audio: np.ndarray, sample_rate: int, *, settings: Settings | None = None,
                  predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
                  target: str | os.PathLike | Target | None = None,
-                 options: MasterOptions = MasterOptions(), name: str = "<array>"
+                 options: MasterOptions = MasterOptions(), name: str = "<array>", trace: bool = False
                  ) -> tuple[np.ndarray, MasterReport]:
-    """Master a (channels, samples) array in memory; returns (mastered audio, report)."""
+    """Master a (channels, samples) array in memory; returns (mastered audio, report). With
+    ``trace`` the report carries the timeline a visual report plots (``report.timeline``)."""
     source = AudioSource.from_array(audio, sample_rate, name)
     sink = ArraySink()
     report = _master(source, lambda: sink, settings=settings, predictor=predictor, model_path=model_path,
-                     target=target, options=options, progress=None, dry_run=False, output_name=None)
+                     target=target, options=options, progress=None, dry_run=False, output_name=None,
+                     trace=trace)
     return np.concatenate(sink.blocks, axis=1), report
+
+
+REPORT_SUFFIXES = (".html", ".htm")
+
+
+def check_report_path(path: str | os.PathLike, others: tuple[str | os.PathLike | None, ...], overwrite: bool) -> None:
+    """Refuse a report path that is not .html, whose folder is missing, that is one of the other
+    files of the job, or that exists already (unless ``overwrite``)."""
+    if Path(path).suffix.lower() not in REPORT_SUFFIXES:
+        raise OutputError(f"{path}: a report is an .html file")
+    check_settings_path(path, tuple(o for o in others if o is not None), overwrite, what="another file of this job")
 
 
 def check_settings_path(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...], overwrite: bool,
@@ -262,5 +308,5 @@ def check_settings_path(path: str | os.PathLike, inputs: tuple[str | os.PathLike
         raise OutputError(f"{p}: already exists (use --overwrite to replace it)")
 
 
-__all__ = ["ANALYSIS_SHARE", "suggestion", "suggest", "master_file", "ArraySink", "master_array",
-           "check_settings_path"]
+__all__ = ["ANALYSIS_SHARE", "REPORT_SUFFIXES", "suggestion", "suggest", "master_file", "ArraySink", "master_array",
+           "check_report_path", "check_settings_path"]

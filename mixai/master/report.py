@@ -60,6 +60,7 @@ class MasterReport:
     model_trust: float | None = None  # the learned predictor's trust in this input (1 = fully)
     dc_offset_removed: list[float] | None = None  # per channel, subtracted before the chain
     input_warnings: list[str] = field(default_factory=list)  # about the input file (damage mastered despite)
+    timeline: Any = None  # mixai.report.timeline.Timeline when a visual report was asked for (not in the JSON)
 
     def to_dict(self) -> dict[str, Any]:
         return {

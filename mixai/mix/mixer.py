@@ -39,7 +39,7 @@ from mixai.errors import ParameterError
 from mixai.io import audio as audio_io
 from mixai.io.atomic import clear_strays, write_text_atomic
 from mixai.master.options import MasterOptions
-from mixai.master.pipeline import check_settings_path, master_array
+from mixai.master.pipeline import check_report_path, check_settings_path, master_array
 from mixai.mix.model import resolve_stem_predictor
 from mixai.mix.plan import plan_strips
 from mixai.mix.render import Rendered, render_mix
@@ -79,7 +79,7 @@ def _analyse(sources: list[StemSource], rate: int, frames: int, settings: MixSet
 
 def _mix(sources: list[StemSource], *, options: MasterOptions, settings: MixSettings | None,
          predictor: str, model_path, master_predictor: str, master_model_path, progress,
-         keep_stems: bool = False) -> tuple[np.ndarray, MixReport, Rendered]:
+         keep_stems: bool = False, trace: bool = False) -> tuple[np.ndarray, MixReport, Rendered]:
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     rate, messages = mix_rate(sources, options.sample_rate,
@@ -120,7 +120,8 @@ def _mix(sources: list[StemSource], *, options: MasterOptions, settings: MixSett
     master_settings = settings.master if settings is not None else None
     mastered, master_report = master_array(rendered.mix, rate, settings=master_settings,
                                            predictor=master_predictor, model_path=master_model_path,
-                                           options=replace(options, sample_rate=None), name="<stem mix>")
+                                           options=replace(options, sample_rate=None), name="<stem mix>",
+                                           trace=trace)
     times["master"] = time.perf_counter() - t
     mix_settings = MixSettings(
         tuple(StemEntry(i.name, i.role, s) for i, s in zip(infos, rendered.strips)), bus,
@@ -136,24 +137,29 @@ def mix_files(stems_or_dir: str | os.PathLike | Sequence[str | os.PathLike],
               save_settings: str | os.PathLike | None = None,
               model_path: str | os.PathLike | None = None, predictor: str = "auto",
               master_predictor: str = "auto", master_model_path: str | os.PathLike | None = None,
-              progress: Callable[[float, str], None] | None = None) -> MixReport:
+              progress: Callable[[float, str], None] | None = None,
+              report_html: str | os.PathLike | None = None) -> MixReport:
     """Mix stem files (or a folder of them) into one mastered file, written atomically.
 
     ``settings`` (a :class:`MixSettings` or a path to its JSON) replays a saved mix instead of
-    predicting one. ``save_settings`` writes the settings used. Raises :class:`MixaiError`
-    subclasses with one-line messages for unusable stems, paths or settings.
+    predicting one. ``save_settings`` writes the settings used; ``report_html`` the visual report
+    (:mod:`mixai.report.html`). Raises :class:`MixaiError` subclasses with one-line messages for
+    unusable stems, paths or settings.
     """
     paths = collect_stem_paths(stems_or_dir)
     audio_io.check_output_path(output, inputs=tuple(paths), overwrite=options.overwrite)
     if save_settings is not None:
         check_settings_path(save_settings, (*paths, output), options.overwrite, what="an input or the output")
+    if report_html is not None:
+        check_report_path(report_html, (*paths, output, save_settings), options.overwrite)
     if isinstance(settings, (str, os.PathLike)):
         settings = load_mix_settings(os.fspath(settings))
     sources = [file_source(p, allow_truncated=options.allow_truncated) for p in paths]
-    clear_strays(output, save_settings)  # what killed runs left there
+    clear_strays(output, save_settings, report_html)  # what killed runs left there
     audio, report, _ = _mix(sources, options=options, settings=settings, predictor=predictor,
                             model_path=model_path, master_predictor=master_predictor,
-                            master_model_path=master_model_path, progress=progress)
+                            master_model_path=master_model_path, progress=progress,
+                            trace=report_html is not None)
     t = time.perf_counter()
     audio_io.save(output, audio, report.settings.sample_rate, bit_depth=options.bit_depth,
                   overwrite=options.overwrite)
@@ -161,6 +167,10 @@ def mix_files(stems_or_dir: str | os.PathLike | Sequence[str | os.PathLike],
     report.output = os.fspath(output)
     if save_settings is not None:
         write_text_atomic(save_settings, report.settings.to_json() + "\n", overwrite=options.overwrite)
+    if report_html is not None:
+        from mixai.report.html import write_mix_report
+
+        write_mix_report(report, report_html, overwrite=options.overwrite)
     if progress:
         progress(1.0, "done")
     return report
