@@ -20,10 +20,17 @@ per **song** (a real song's windows together; a rendered piece is its own song) 
 model is worse than equal loudness. Mixes are compared *before* mastering, each loudness-matched
 to the balanced mix, so MSD measures balance and tone, not the loudness target or the mastering.
 
+With ``--song-models DIR`` (made by ``python -m mixai.training.stems.recipe --song-models DIR``) a
+piece of a real song is mixed by ``DIR/mixai-stems.without-<song>.onnx``, the network that never
+heard that song: leave-one-song-out, for corpora with too few real songs for a test split alone.
+Pieces with no such file use ``--model``. The baselines are the same either way.
+
 Usage::
 
     python benchmarks/eval_mix.py --corpus data/stems/recorded data/stems/render/musescore --split test \\
         --jobs 2 [--json out.json] [--per-song]
+    python benchmarks/eval_mix.py --corpus data/stems/recorded --split train val test \\
+        --song-models data/stems/song-models --per-song      # real songs, leave-one-song-out
 """
 
 from __future__ import annotations
@@ -51,6 +58,17 @@ def song_of(piece_id: str) -> str:
     """The song a piece belongs to: real-stem windows are ``<song>.wNN``; a render is its own song."""
     head, _, tail = piece_id.rpartition(".w")
     return head if head and tail.isdigit() else piece_id
+
+
+def model_for(piece_id: str, model: str | None, song_models: str | None) -> str | None:
+    """The network a piece is mixed with: the one that never heard its song, when there is one."""
+    if song_models:
+        from mixai.training.stems.cv import song_model_path
+
+        path = song_model_path(song_models, song_of(piece_id))
+        if path.is_file():
+            return str(path)
+    return model
 
 
 def _match(x: np.ndarray, ref_lufs: float, rate: int) -> np.ndarray:
@@ -219,12 +237,13 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", nargs="+", default=["data/corpus"], help="corpus folders, each reported apart")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", nargs="+", default=["test"], help="splits, pooled")
     p.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "models" / "mixai-stems.onnx"))
     p.add_argument("--limit", type=int, help="first N pieces of each corpus")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--json", help="also write per-piece results here")
     p.add_argument("--per-song", action="store_true", help="also print the median error of each song")
+    p.add_argument("--song-models", help="folder of leave-one-song-out networks (see above)")
     p.add_argument("--ablations", action="store_true",
                    help="also replay the onnx settings without the reverb bus, and without EQ/compression")
     a = p.parse_args(argv)
@@ -235,11 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(a.jobs) as pool:
         for corpus in a.corpus:
-            pieces = [str(m.parent) for m, _ in iter_pieces(corpus, a.split)][:a.limit]
+            pieces = [str(m.parent) for split in a.split for m, _ in iter_pieces(corpus, split)][:a.limit]
             t = time.time()
-            results = list(tqdm(pool.imap(evaluate_piece, [(pc, model, a.ablations) for pc in pieces]),
-                                total=len(pieces), desc=f"eval mix {Path(corpus).name}"))
-            label = f"{corpus} ({a.split})"
+            tasks = [(pc, model_for(Path(pc).name, model, a.song_models), a.ablations) for pc in pieces]
+            results = list(tqdm(pool.imap(evaluate_piece, tasks), total=len(pieces),
+                                desc=f"eval mix {Path(corpus).name}"))
+            held = sum(t[1] != model for t in tasks)
+            label = f"{corpus} ({', '.join(a.split)})" + (f", {held} pieces by leave-one-song-out networks"
+                                                         if held else "")
             everything[label] = {"summary": report_corpus(label, results, time.time() - t, a.per_song),
                                  "pieces": results}
     if a.json:

@@ -18,6 +18,8 @@ from mixai.settings.stems import ROLES, stem_output_metadata
 STEMS_MODEL_FILENAME = "mixai-stems.onnx"
 STEMS_MODEL_ENV = "MIXAI_STEMS_MODEL"
 MODEL_INPUT_VERSION = 1
+# Metadata key: how far the level output is followed (1 = fully, 0 = equal loudness).
+LEVEL_TRUST_KEY = "level_trust"
 
 
 def model_input_names() -> list[str]:
@@ -33,6 +35,18 @@ def model_input(stem_features: np.ndarray, role: str, mix_features: np.ndarray,
     return np.concatenate([np.asarray(stem_features, np.float32), role_one_hot(role),
                            np.asarray(mix_features, np.float32), counts,
                            np.array([np.log2(max(1, len(song_roles)))], np.float32)]).astype(np.float32)
+
+
+def shrink_levels(outputs: np.ndarray, trust: float) -> np.ndarray:
+    """One song's outputs with the level column (``target_rel_db``, output 0) pulled toward the
+    song's mean level: ``trust`` 1 keeps the network's balance, 0 puts every stem at the same
+    loudness. The do-no-harm knob for music unlike the training songs; the exported value is
+    chosen on validation songs (:mod:`mixai.training.stems.cv`), never on test songs."""
+    out = np.array(outputs, dtype=np.float32, copy=True)
+    if out.ndim == 2 and len(out) and trust != 1.0:
+        level = out[:, 0]
+        out[:, 0] = level.mean() + np.float32(trust) * (level - level.mean())
+    return out
 
 
 def default_stems_model_path() -> Path | None:
@@ -75,13 +89,21 @@ class StemModel:
                 problems.append("output schema differs")
             if json.loads(meta.get("roles", "[]")) != list(ROLES):
                 problems.append("roles differ")
+        try:
+            self.level_trust = float(meta.get(LEVEL_TRUST_KEY, "1"))
+        except ValueError:
+            self.level_trust = float("nan")
+        if not 0.0 <= self.level_trust <= 1.0:
+            problems.append(f"{LEVEL_TRUST_KEY} {meta.get(LEVEL_TRUST_KEY)!r} is not a number in 0..1")
         if problems:
             raise ModelError(f"{resolved}: stem model does not match this mixai ({'; '.join(problems)}); "
                              "retrain/export it or use --predictor dsp")
         self._input = self.session.get_inputs()[0].name
 
     def run(self, rows: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self._input: np.asarray(rows, dtype=np.float32)})[0]
+        """Outputs for the rows of **one song** (the level trust pulls them toward their mean)."""
+        out = self.session.run(None, {self._input: np.asarray(rows, dtype=np.float32)})[0]
+        return shrink_levels(out, self.level_trust)
 
 
 def resolve_stem_predictor(predictor: str, model_path) -> tuple[str, StemModel | None]:
@@ -95,5 +117,6 @@ def resolve_stem_predictor(predictor: str, model_path) -> tuple[str, StemModel |
     return "onnx", StemModel(path)
 
 
-__all__ = ["STEMS_MODEL_FILENAME", "STEMS_MODEL_ENV", "MODEL_INPUT_VERSION", "model_input_names", "model_input",
+__all__ = ["STEMS_MODEL_FILENAME", "STEMS_MODEL_ENV", "MODEL_INPUT_VERSION", "LEVEL_TRUST_KEY", "shrink_levels",
+           "model_input_names", "model_input",
            "default_stems_model_path", "StemModel", "resolve_stem_predictor"]

@@ -12,9 +12,20 @@ Steps, each cached under ``--work`` (re-running skips what is already built with
 3. windows of the real band stems (:mod:`mixai.training.corpus.stems_recorded`), split by song;
 4. rows (:mod:`mixai.training.stems.dataset`): damaged train renders and train songs, and the same
    for validation; real windows get more damage draws than renders (there are few of them);
-5. the role classifier (:mod:`mixai.training.stems.roles`) -> ``models/mixai-roles.onnx``;
-6. the stem network (:mod:`mixai.training.stems.train`) -> ``models/mixai-stems.onnx``; every choice
-   made on the validation rows. No test song and no piece of the held-out soundfont is read.
+5. the role classifier (:mod:`mixai.training.stems.roles`) -> ``models/mixai-roles.onnx``, trained
+   on the train rows, the epoch chosen on the validation rows;
+6. the stem network (:mod:`mixai.training.stems.train`) -> ``models/mixai-stems.onnx``, trained on
+   the rendered train rows and every real song that is not a test song (train and val songs), for
+   a fixed number of epochs, with the setting that leave-one-song-out over those songs chose
+   (:mod:`mixai.training.stems.cv`; ``--cv`` re-runs that choice first and uses its winner); its
+   *level trust* (how far the runtime follows the level output, 1 = fully, 0 = equal loudness) is
+   chosen on the same held-out validation songs (do no harm on the least familiar one).
+
+No test song and no piece of the held-out soundfont is read by steps 1-6. ``--song-models DIR``
+adds a report-only step 7: with four real songs, the real figures of ``benchmarks/eval_mix.py`` are
+leave-one-song-out, so for each real song (test song included) a network that never heard it is
+trained with the same setting and trust (:func:`mixai.training.stems.cv.song_models`); it reads the
+test song's rows to train the networks of the *other* songs' folds, and none of them ships.
 """
 
 from __future__ import annotations
@@ -46,10 +57,14 @@ class Recipe:
     hop_seconds: float = 7.5
     render_draws: int = 3
     recorded_draws: int = 8
-    epochs: int = 300
-    role_epochs: int = 150
-    recorded_weight: float = 3.0
+    # Chosen by leave-one-song-out (python -m mixai.training.stems.cv), see models/STEMS.md.
+    epochs: int = 60
+    level_bound_db: float = 1.0
+    recorded_weight: float = 0.5
     noise: float = 0.1
+    cv: bool = False
+    song_models: str = ""           # report-only step 7: leave-one-song-out networks into this folder
+    role_epochs: int = 150
     out: str = "models/mixai-stems.onnx"
     roles_out: str = "models/mixai-roles.onnx"
 
@@ -117,8 +132,24 @@ def _rows(recipe: Recipe, split: str) -> Path:
     return out
 
 
+def _test_rows(recipe: Recipe) -> Path:
+    """Rows of the real test songs (report step 7 only)."""
+    import numpy as np
+
+    from mixai.training.stems.dataset import build, corpus_tasks
+
+    out = recipe.rows("test-recorded")
+    if not out.is_file():
+        data = build(corpus_tasks(recipe.recorded, "test", recipe.recorded_draws, recipe.seed, source="recorded"),
+                     recipe.jobs, "stem rows (real test songs)")
+        tmp = out.with_name(out.stem + ".partial.npz")
+        np.savez_compressed(tmp, **data)
+        tmp.replace(out)
+    return out
+
+
 def run(recipe: Recipe) -> dict:
-    from mixai.training.stems import roles, train
+    from mixai.training.stems import cv, roles, train
 
     began = time.perf_counter()
     times = {}
@@ -142,9 +173,35 @@ def run(recipe: Recipe) -> dict:
     times["roles_s"] = time.perf_counter() - t
     print("6/6 the stem network", flush=True)
     t = time.perf_counter()
-    stem_info = train.train(str(train_rows), str(val_rows), recipe.out, epochs=recipe.epochs, seed=recipe.seed,
-                            recorded_weight=recipe.recorded_weight, noise=recipe.noise, threads=recipe.jobs)
+    setting = cv.Setting(recipe.level_bound_db, recipe.recorded_weight, recipe.epochs)
+    held = None
+    if recipe.cv:
+        results = [cv.evaluate(cv.Setting.parse(c), train_rows, val_rows, seed=recipe.seed, threads=recipe.jobs)
+                   for c in cv.CV_SETTINGS]
+        best = min(results, key=lambda r: r["score"])
+        setting, held = cv.Setting.parse(best["setting"]), best["heldout"]
+        print(json.dumps([{"setting": r["setting"], "score": round(r["score"], 3)} for r in results]), flush=True)
+    if held is None:
+        held = cv.heldout(setting, train_rows, val_rows, seed=recipe.seed, threads=recipe.jobs)
+    trust, trust_table = cv.choose_trust(held)
+    print(f"level trust {trust} (worst held-out ratio {min(r['worst'] for r in trust_table):.3f}; "
+          f"at trust 1: {trust_table[-1]['worst']:.3f})", flush=True)
+    final_train, final_val = cv.final_rows(train_rows, val_rows)
+    stem_info = train.train(final_train, final_val, recipe.out, level_trust=trust, epochs=setting.epochs,
+                            seed=recipe.seed, level_bound_db=setting.level_bound_db,
+                            recorded_weight=setting.recorded_weight, noise=recipe.noise, keep="last",
+                            threads=recipe.jobs)
+    stem_info["setting"] = str(setting)
+    stem_info["setting_chosen_by"] = "leave-one-song-out over the non-test real songs (mixai.training.stems.cv)"
+    stem_info["level_trust_table"] = [{"trust": r["trust"], "worst": round(r["worst"], 3)} for r in trust_table]
     times["stems_s"] = time.perf_counter() - t
+    if recipe.song_models:
+        print("7/7 leave-one-song-out networks for the report (not shipped)", flush=True)
+        t = time.perf_counter()
+        made = cv.song_models(setting, trust, train_rows, val_rows, _test_rows(recipe), recipe.song_models,
+                              seed=recipe.seed, threads=recipe.jobs)
+        stem_info["song_models"] = {k: str(v) for k, v in made.items()}
+        times["song_models_s"] = time.perf_counter() - t
     times["total_s"] = time.perf_counter() - began
     result = {"roles": role_info, "stems": stem_info, "seconds": {k: round(v, 1) for k, v in times.items()}}
     print(json.dumps(result, indent=2))

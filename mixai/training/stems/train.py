@@ -106,14 +106,32 @@ def equal_loudness_error_db(true_unit: np.ndarray, songs: np.ndarray) -> float:
 
 def val_groups(data) -> dict[str, np.ndarray]:
     """Row masks of the validation domains: rendered and recorded songs (those present)."""
-    source = data["source"] if "source" in data.files else np.full(len(data["x"]), "rendered")
+    source = data["source"] if "source" in data else np.full(len(data["x"]), "rendered")
     recorded = source == RECORDED_SOURCE
     return {name: mask for name, mask in (("rendered", ~recorded), ("recorded", recorded)) if mask.any()}
 
 
-def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300, seed: int = 0,
-          lr: float = 2e-3, batch: int = 256, recorded_weight: float = 3.0, noise: float = 0.1,
-          level_bound_db: float = 0.0, threads: int = 2) -> dict:
+def load_rows(rows) -> dict[str, np.ndarray]:
+    """Rows as a dict of arrays: from an ``.npz`` path, or a dict already."""
+    if isinstance(rows, dict):
+        return rows
+    with np.load(rows) as data:
+        return {k: data[k] for k in data.files}
+
+
+def predict(model, x: np.ndarray) -> np.ndarray:
+    """The network's [0, 1] outputs for input rows (eval mode, no noise)."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return model(torch.tensor(np.asarray(x, dtype=np.float32))).numpy()
+
+
+def fit(train_path, val_path, *, epochs: int = 300, seed: int = 0, lr: float = 2e-3, batch: int = 256,
+        recorded_weight: float = 3.0, noise: float = 0.1, level_bound_db: float = 0.0, keep: str = "best",
+        threads: int = 2, quiet: bool = False):
+    """(the trained torch network, its training record); rows from paths or dicts."""
     import torch
     from tqdm import tqdm
 
@@ -122,11 +140,11 @@ def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300,
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(threads)
-    tr, va = np.load(train_path), np.load(val_path)
+    tr, va = load_rows(train_path), load_rows(val_path)
     xt, yt = tr["x"].astype(np.float32), tr["y"].astype(np.float32)
     xv, yv = va["x"].astype(np.float32), va["y"].astype(np.float32)
     row_w = np.ones(len(xt), np.float32)
-    if "source" in tr.files:
+    if "source" in tr:
         row_w[tr["source"] == RECORDED_SOURCE] = recorded_weight
     mean = xt.mean(axis=0)
     std = np.maximum(xt.std(axis=0), 1e-3)
@@ -141,9 +159,12 @@ def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300,
     groups = val_groups(va)
     baseline = {g: equal_loudness_error_db(yv[m], va["piece"][m]) for g, m in groups.items()}
     gen = torch.Generator().manual_seed(seed)
+    if keep not in ("best", "last"):
+        raise ValueError("keep must be 'best' (the validation choice) or 'last'")
     best: tuple[float, dict | None, int, dict] = (float("inf"), None, -1, {})
+    history: list[dict] = []
     t0 = time.time()
-    bar = tqdm(range(epochs), desc="stem model", unit="epoch")
+    bar = tqdm(range(epochs), desc="stem model", unit="epoch", disable=quiet)
     for epoch in bar:
         model.train()
         perm = torch.randperm(len(Xt), generator=gen)
@@ -161,7 +182,8 @@ def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300,
                 pv = model(Xv).numpy()
             errs = {g: level_error_db(pv[m], yv[m], va["piece"][m]) for g, m in groups.items()}
             worst = max(errs[g] / max(baseline[g], 1e-6) for g in errs)
-            if worst < best[0]:
+            history.append({"epoch": epoch, **{g: round(e, 3) for g, e in errs.items()}})
+            if worst < best[0] or (keep == "last" and epoch == epochs - 1):
                 best = (worst, {k: v.clone() for k, v in model.state_dict().items()}, epoch, errs)
             bar.set_postfix(loss=round(float(loss.detach()), 4), **{f"val_{g}_db": round(e, 2) for g, e in errs.items()})
     model.load_state_dict(best[1])
@@ -174,13 +196,22 @@ def train(train_path: str, val_path: str, out: str | None, *, epochs: int = 300,
             "val_level_median_abs_db": {g: round(e, 3) for g, e in best[3].items()},
             "val_equal_loudness_median_abs_db": {g: round(e, 3) for g, e in baseline.items()},
             "val_worst_ratio": round(best[0], 3), "train_seconds": round(time.time() - t0, 1),
+            "keep": keep, "val_history": history,
             "val_unit_mae": {s.name: round(float(m), 4) for s, m in zip(STEM_OUTPUTS, mae)}}
-    if "source" in tr.files:
+    if "source" in tr:
         info["train_sources"] = {str(s): int(n) for s, n in zip(*np.unique(tr["source"], return_counts=True))}
+    return model, info
+
+
+def train(train_path, val_path, out: str | None, *, level_trust: float = 1.0, **kwargs) -> dict:
+    """:func:`fit`, then export to ``out`` (when given) with ``level_trust`` in the metadata
+    (:func:`mixai.mix.model.shrink_levels`: how far the runtime follows the level output)."""
+    model, info = fit(train_path, val_path, **kwargs)
+    info["level_trust"] = round(float(level_trust), 3)
     if out:
         from mixai.training.export import export_stem_model
 
-        export_stem_model(model, out, xt.shape[1], info)
+        export_stem_model(model, out, int(model.mean.numel()), info)
     return info
 
 
