@@ -18,6 +18,7 @@ from mixai.errors import ModelError
 from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION, Features
 from mixai.predict.domain import InputDomain
 from mixai.predict.target import Target
+from mixai.settings.calibration import Calibration
 from mixai.settings.scaling import scale_settings, snap_to_neutral
 from mixai.settings.schema import PARAMETERS, SCHEMA_VERSION, Output, Settings
 
@@ -79,6 +80,7 @@ class Model:
         self._check(kind)
         self._input = self.session.get_inputs()[0].name
         self.domain = self._input_domain()
+        self.calibration = self._calibration()
 
     def _input_domain(self) -> InputDomain | None:
         """The training inputs' feature distribution, where the model file records it (older files
@@ -90,6 +92,17 @@ class Model:
             return InputDomain.from_json(text, len(FEATURE_NAMES))
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{self.path}: malformed input_domain metadata ({exc})") from None
+
+    def _calibration(self) -> Calibration:
+        """The dead bands and amounts chosen on validation data (:mod:`mixai.settings.calibration`);
+        the identity for files exported before calibration existed."""
+        text = self.metadata.get("calibration")
+        if text is None:
+            return Calibration()
+        try:
+            return Calibration.from_json(text)
+        except ModelError as exc:
+            raise ModelError(f"{self.path}: {exc}") from None
 
     def _check(self, kind: str) -> None:
         meta = self.metadata
@@ -119,8 +132,10 @@ class Model:
         return 1.0 if self.domain is None else self.domain.trust(features.values)
 
     def predict(self, features: Features, target: Target, *, output: Output | None = None) -> Settings:
-        """The network's settings, scaled toward neutral by :meth:`trust`."""
+        """The network's settings, tempered by the model's :class:`Calibration` and scaled toward
+        neutral by :meth:`trust`."""
         x = np.concatenate([features.values, target.features.values])[None, :]
-        settings = snap_to_neutral(Settings.from_vector(self.run(x)[0], output=output))
+        raw = Settings.from_vector(self.run(x)[0], output=output)
+        settings = snap_to_neutral(self.calibration.apply(raw))
         trust = self.trust(features)
         return settings if trust >= 1.0 else snap_to_neutral(scale_settings(settings, trust))

@@ -215,13 +215,19 @@ def loudness_response_loss(pred: torch.Tensor, labels: torch.Tensor, loudness_sh
     log of the clean mix's K-weighted power-mean of 10^(error/10)). Its mean |dB| over the centres
     of the 128 mel bands is what the mel-spectral distance measures, band for band.
     """
+    curve = heard_eq_error_db(pred, labels, loudness_share) / 12.0
+    return (curve + _non_eq_l1(pred, labels)).mean()
+
+
+def heard_eq_error_db(pred: torch.Tensor, labels: torch.Tensor, loudness_share: torch.Tensor) -> torch.Tensor:
+    """(batch,) mean |dB| between two EQs' responses on the mel grid, after loudness normalisation
+    (see :func:`loudness_response_loss`): the EQ part of the MSD, per example."""
     err = eq_response_db(pred, MEL_CURVE_HZ) - eq_response_db(labels, MEL_CURVE_HZ)
     offset = 10 * torch.log10((loudness_share * torch.pow(10.0, err / 10)).sum(dim=1, keepdim=True))
-    curve = (err - offset).abs().mean(dim=1) / 12.0
-    return (curve + _non_eq_l1(pred, labels)).mean()
+    return (err - offset).abs().mean(dim=1)
 
 
 LOSSES = {"param": weighted_l1, "response": response_loss, "loudness_response": loudness_response_loss}
 
 
-__all__ = ["MasterNet", "label_index", "LOSSES", "eq_response_db", "loudness_shares", "loss_weights", "INPUTS", "OUTPUTS"]
+__all__ = ["MasterNet", "label_index", "LOSSES", "eq_response_db", "heard_eq_error_db", "loudness_shares", "loss_weights", "INPUTS", "OUTPUTS"]
