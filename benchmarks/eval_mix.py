@@ -233,7 +233,7 @@ def report_corpus(label: str, results: list[dict], seconds: float, show_songs: b
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
-    from mixai.training.corpus.layout import iter_pieces
+    from mixai.training.corpus.layout import iter_pieces, read_index
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", nargs="+", default=["data/corpus"], help="corpus folders, each reported apart")
@@ -254,13 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(a.jobs) as pool:
         for corpus in a.corpus:
-            pieces = [str(m.parent) for split in a.split for m, _ in iter_pieces(corpus, split)][:a.limit]
+            splits = [s for s in a.split if s in read_index(corpus)["splits"]]  # a corpus may lack some
+            pieces = [str(m.parent) for split in splits for m, _ in iter_pieces(corpus, split)][:a.limit]
             t = time.time()
             tasks = [(pc, model_for(Path(pc).name, model, a.song_models), a.ablations) for pc in pieces]
             results = list(tqdm(pool.imap(evaluate_piece, tasks), total=len(pieces),
                                 desc=f"eval mix {Path(corpus).name}"))
             held = sum(t[1] != model for t in tasks)
-            label = f"{corpus} ({', '.join(a.split)})" + (f", {held} pieces by leave-one-song-out networks"
+            label = f"{corpus} ({', '.join(splits)})" + (f", {held} pieces by leave-one-song-out networks"
                                                          if held else "")
             everything[label] = {"summary": report_corpus(label, results, time.time() - t, a.per_song),
                                  "pieces": results}

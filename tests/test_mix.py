@@ -182,8 +182,10 @@ def test_role_from_sound():
     rng = np.random.default_rng(1)
     bass = _tone([50, 100], 2.0, SR, rng, 0.3)
     drums = _drums(2.0, SR, rng)
-    assert role_from_sound(extract(bass[None], SR)) == "bass"
-    assert role_from_sound(extract(drums[None], SR)) == "drums"
+    # As mixai mix asks: each stem against the plain sum it sits in.
+    mix = extract((bass + drums)[None], SR)
+    assert role_from_sound(extract(bass[None], SR), mix) == "bass"
+    assert role_from_sound(extract(drums[None], SR), mix) == "drums"
 
 
 @pytest.mark.skipif(not STEM_MODEL.is_file(), reason="stem model not exported")

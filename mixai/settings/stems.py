@@ -34,7 +34,8 @@ from mixai.settings.schema import (EQ, Compressor, HighShelf, LowShelf, Paramete
 MIX_SCHEMA_VERSION = 1
 MIX_KIND = "mixai-mix"
 
-ROLES: tuple[str, ...] = ("vocals", "drums", "bass", "keys", "guitar", "strings", "other")
+# "backing": a submix of the band handed over as one stem (a game or karaoke backing track).
+ROLES: tuple[str, ...] = ("vocals", "drums", "bass", "keys", "guitar", "strings", "other", "backing")
 
 # --- settings --------------------------------------------------------------------------------
 

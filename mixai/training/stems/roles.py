@@ -7,7 +7,7 @@ likely to be badly recorded as any other. Classes are weighted by the inverse of
 so rare roles (strings, backing) are not drowned by the common ones; the epoch with the best
 validation balanced accuracy (mean of the per-role recalls) is kept.
 
-A small MLP: inputs standardised inside the graph -> 2 x 64 GELU -> softmax over
+A small MLP: inputs standardised (and clipped to +-4 spreads) inside the graph -> 2 x 64 GELU -> softmax over
 :data:`mixai.settings.stems.ROLES`. Read at run time by :mod:`mixai.predict.roles`.
 
 Usage::
@@ -25,6 +25,9 @@ import time
 import numpy as np
 
 HIDDEN = 64
+# Standardised inputs are clipped to +-Z_CLIP inside the graph: a feature far outside the training
+# range (a pure sine's onset strength is >1000 spreads out) must not decide the role on its own.
+Z_CLIP = 4.0
 
 
 def role_rows(data) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +52,7 @@ def build_model(mean: np.ndarray, std: np.ndarray, n_out: int):
                                       nn.Linear(HIDDEN, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, n_out))
 
         def logits(self, x):
-            return self.body((x - self.mean) / self.std)
+            return self.body(torch.clamp((x - self.mean) / self.std, -Z_CLIP, Z_CLIP))
 
         def forward(self, x):
             return torch.softmax(self.logits(x), dim=-1)
