@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup setup-test system-deps corpus train-master bench clean
+.PHONY: demo test setup setup-test system-deps corpus train-master train-stems bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ corpus: setup-test
 # The shipped mastering model, from the corpus to models/mixai-master.onnx (CPU, about an hour on 2 cores).
 train-master: corpus
 	$(PY) -m mixai.training.master.recipe --seed 0 --jobs 2
+
+# The shipped stem and role models (models/mixai-stems.onnx, models/mixai-roles.onnx) from the real
+# band stems of fretsonfire-songs-muldjord and renders with three soundfonts, MuseScore General held
+# out, and the leave-one-song-out networks benchmarks/eval_mix.py --song-models reads (CPU: about an hour
+# on 2 cores to build the data into data/stems, 2 minutes to train; see models/STEMS.md).
+train-stems: setup-test
+	bash scripts/install-corpus.sh
+	$(PY) -m mixai.training.stems.recipe --seed 0 --jobs 2 --song-models data/stems/song-models
 
 test: setup-test
 	$(PY) -m pytest -q
