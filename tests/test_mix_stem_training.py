@@ -112,3 +112,30 @@ def test_benchmark_uses_the_network_that_never_heard_the_song(tmp_path):
         tmp_path / "mixai-stems.without-chaos_god.onnx")
     assert eval_mix.model_for("armygeddon.w01", "shipped.onnx", str(tmp_path)) == "shipped.onnx"
     assert eval_mix.model_for("chaos_god.w07", "shipped.onnx", None) == "shipped.onnx"
+
+
+def test_folds_hold_each_real_song_out_of_its_own_training():
+    from mixai.training.stems.cv import final_rows, folds, song_of_row
+
+    rng = np.random.default_rng(4)
+
+    def real(song: str, n: int) -> dict:
+        r = _rows(n, rng, "recorded")
+        r["piece"] = np.array([f"recorded/{song}.w{i // 2:02d}#0" for i in range(2 * n)])
+        return r
+
+    def join(*parts):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    train_rows = join(_rows(20, rng, "rendered"), real("a", 4), real("b", 3))
+    val_rows = join(_rows(5, rng, "rendered"), real("c", 2))
+    shipped_train, shipped_val = final_rows(train_rows, val_rows)
+    assert {song_of_row(str(p)) for p in shipped_train["piece"]} == {None, "a", "b", "c"}
+    assert set(shipped_val["source"]) == {"rendered"}                  # no real song left to report on
+    seen = []
+    for song, tr, va in folds(train_rows, val_rows):
+        seen.append(song)
+        assert song not in {song_of_row(str(p)) for p in tr["piece"]}
+        assert {song_of_row(str(p)) for p in va["piece"]} == {None, song}
+        assert len(tr["x"]) + int((va["source"] == "recorded").sum()) == len(shipped_train["x"])
+    assert seen == ["a", "b", "c"]
