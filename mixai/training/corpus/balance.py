@@ -6,10 +6,10 @@ a target loudness under a peak ceiling by one gain envelope shared by every stem
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
+from mixai.dsp.loudness import integrated_lufs
 from mixai.training.corpus.arrangement import StemPlan
 from mixai.training.corpus.synth import SAMPLE_RATE
 
@@ -28,12 +28,9 @@ ROLE_CENTRED = ("vocals", "bass", "drums")
 
 
 def loudness_lufs(audio: np.ndarray) -> float:
-    """BS.1770 integrated loudness (pyloudnorm); -inf for silence."""
-    import pyloudnorm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(audio))
+    """BS.1770 integrated loudness of a (samples, channels) render; -inf for silence. Measured by
+    :func:`mixai.dsp.loudness.integrated_lufs`, the meter the mastering path uses."""
+    return integrated_lufs(audio.T, SAMPLE_RATE)
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
