@@ -312,6 +312,9 @@ class WorkerPool:
         job = slot.job
         if job is None or msg[1] != job.seq:
             return  # a late message for a job already settled
+        if kind == "meter":  # live readings of the output (the worker sends them as they are measured)
+            events.append((job, "meter", msg[2]))
+            return
         if kind == "progress":
             fraction = float(min(1.0, max(0.0, msg[2])))
             if fraction > job.progress:

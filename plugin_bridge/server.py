@@ -143,6 +143,7 @@ class BridgeServer:
         self.udp.shutdown()
         self.udp.server_close()
         self.pool.shutdown()
+        self.bridge.meters.close()
         self._out.close()
         if self._out6 is not None:
             self._out6.close()

@@ -105,6 +105,18 @@ def _run_one(conn: Any, seq: int, kind: str, params: dict[str, Any], roots: tupl
             finally:
                 _mask(False)
 
+    def meter(readings: list) -> None:
+        """Live readings of the output (mixai.dsp.metering), up the pipe as plain tuples."""
+        if _cancel_value.value == seq:
+            raise JobCancelled()
+        _mask(True)
+        try:
+            conn.send(("meter", seq, [r.values() for r in readings]))
+        finally:
+            _mask(False)
+
+    progress.meter = meter  # type: ignore[attr-defined] - render kinds hand it to the pipeline
+
     outputs = [p for p in (params.get("output"),) if p]
     existed = {p for p in outputs if os.path.lexists(p)}
     reply: tuple

@@ -216,21 +216,39 @@ class LoudnessMeter:
         with np.errstate(divide="ignore"):
             return np.asarray(_energy_to_lufs(self._window_energies(max(1, round(seconds / self.STEP_SECONDS)))))
 
-    def latest_lufs(self, seconds: float) -> float:
-        """Loudness of the last ``seconds`` metered (fewer at the start): what a live meter shows
-        now. Reads only the last steps, so it stays cheap however long the programme is."""
+    @property
+    def steps_metered(self) -> int:
+        """Whole 100 ms steps metered so far."""
+        return sum(chunk.size for chunk in self._energies)
+
+    def recent_series_lufs(self, seconds: float, count: int) -> np.ndarray:
+        """Loudness of the window of ``seconds`` ending at each of the last ``count`` steps (a
+        window near the start holds the steps there are): what a live meter shows at each step.
+        Reads only the last steps, so it stays cheap however long the programme is."""
         wanted = max(1, round(seconds / self.STEP_SECONDS))
+        need = count + wanted - 1
         tail: list[np.ndarray] = []
         have = 0
         for chunk in reversed(self._energies):
-            tail.append(chunk[-(wanted - have):])
+            tail.append(chunk[-(need - have):])
             have += tail[-1].size
-            if have >= wanted:
+            if have >= need:
                 break
-        if not have:
-            return -math.inf
+        count = min(count, have)
+        if count <= 0:
+            return np.zeros(0)
+        energies = np.concatenate(tail[::-1]).astype(np.float64)
+        sums = np.concatenate([[0.0], np.cumsum(energies)])
+        ends = np.arange(energies.size - count + 1, energies.size + 1)
+        starts = np.maximum(0, ends - wanted)  # clipped only when the whole programme is shorter
         with np.errstate(divide="ignore"):
-            return float(_energy_to_lufs(np.concatenate(tail).mean()))
+            return np.asarray(_energy_to_lufs((sums[ends] - sums[starts]) / (ends - starts)))
+
+    def latest_lufs(self, seconds: float) -> float:
+        """Loudness of the last ``seconds`` metered (fewer at the start): what a live meter shows
+        now."""
+        series = self.recent_series_lufs(seconds, 1)
+        return float(series[-1]) if series.size else -math.inf
 
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 from mixai.analysis.measure import Progress
 from mixai.dsp.limiter import SAFETY_MARGIN_DB, PeakEnvelope, TruePeakLimiter
 from mixai.dsp.loudness import LoudnessMeter
+from mixai.dsp.metering import LiveMeter, MeterCallback, MeterReading
 from mixai.dsp.streaming import stage_pool
 from mixai.dsp.truepeak import TruePeakDetector, TruePeakMeter
 from mixai.errors import OutputError
@@ -59,25 +60,28 @@ class FinalPass:
 
 
 def write_on_target(render: Render, output: Output, sink_factory: Callable[[], ContextManager[Sink]], *,
-                    times: StageTimes, name: str, progress: Progress | None = None) -> FinalPass:
+                    times: StageTimes, name: str, progress: Progress | None = None,
+                    meter: MeterCallback | None = None) -> FinalPass:
     """Limit, measure and write ``render`` until the measured output is under the ceiling and on
     target, at most :data:`MAX_FINAL_PASSES` times; :class:`OutputError` when it cannot be met.
 
     A miss corrects what caused it: over the ceiling, the limiter aims lower by the overshoot; off
     target (by more than :data:`LOUDNESS_TOLERANCE_LU`), the make-up gain moves by the difference.
-    Only a pass that meets both leaves its sink's output in place.
+    Only a pass that meets both leaves its sink's output in place. ``meter`` gets the live
+    readings of each pass (:mod:`mixai.dsp.metering`).
     """
     chunk = step_frames(render.sample_rate) * 25
     margin_db = SAFETY_MARGIN_DB
     gain_db: float | None = None
-    for _ in range(MAX_FINAL_PASSES):
+    for final_pass in range(MAX_FINAL_PASSES):
         with times.stage("loudness"):
             limiter = TruePeakLimiter(render.sample_rate, ceiling_dbtp=output.ceiling_dbtp,
                                       release_ms=output.limiter_release_ms, margin_db=margin_db)
             if gain_db is None:
                 gain_db = solve_gain(render, limiter, output.target_lufs, chunk)
         with times.stage("write"), sink_factory() as sink:
-            final = write_final(render, limiter, gain_db, chunk, sink.write, progress)
+            final = write_final(render, limiter, gain_db, chunk, sink.write, progress, meter=meter,
+                                final_pass=final_pass)
             over_db = final.true_peak_dbtp - output.ceiling_dbtp
             off_lu = output.target_lufs - final.integrated_lufs
             if over_db <= 0.0 and abs(off_lu) <= LOUDNESS_TOLERANCE_LU:
@@ -92,38 +96,54 @@ def write_on_target(render: Render, output: Output, sink_factory: Callable[[], C
 
 
 def write_final(render: Render, limiter: TruePeakLimiter, gain_db: float, chunk: int,
-                sink: Callable[[np.ndarray], None], progress: Progress | None = None) -> FinalPass:
+                sink: Callable[[np.ndarray], None], progress: Progress | None = None, *,
+                meter: MeterCallback | None = None, final_pass: int = 0) -> FinalPass:
     """One pass over the render: make-up gain and limiter applied, each block handed to ``sink``
-    and measured (BS.1770 loudness, true peak) on the helper thread."""
+    and measured (BS.1770 loudness, true peak) on the helper thread; with ``meter``, the live
+    readings of each measured block are handed to it on this thread."""
     envelope = render.peak_envelope(gain_db, chunk)
-    meter = LoudnessMeter(render.sample_rate, render.audio.channels)
+    loudness = LoudnessMeter(render.sample_rate, render.audio.channels)
     gains = limiter.block_gains(envelope, gain_db=gain_db)
     peaks = TruePeakMeter(render.audio.channels, sub_block_bound=output_peak_bound(envelope, gains))
+    live = LiveMeter(loudness, peaks, final_pass) if meter is not None else None
     deepest = 0.0
     step = step_frames(render.sample_rate)
-    least_gain: list[np.ndarray] = []  # per 100 ms step (chunk is a whole number of steps)
+    limiting: list[np.ndarray] = []  # the limiter's reduction per 100 ms step (chunk is a whole number of steps)
     pending: list = []
+
+    def settle(measured) -> None:
+        readings = measured.result()
+        if readings:
+            meter(readings)  # type: ignore[misc]
+
     for i, g in enumerate(limiter.curves(gains, render.frames, chunk_frames=chunk)):
         block = render.audio.read(i * chunk, i * chunk + g.size) * g
+        block_limiting = step_reduction_db(g, gain_db, step)
+        limiting.append(block_limiting)
         # Measured on the helper thread, at most two blocks behind the writing.
-        pending.append(stage_pool().submit(_measure_output, meter, peaks, block))
+        pending.append(stage_pool().submit(_measure_output, loudness, peaks, block, live, block_limiting))
         sink(block)
         while len(pending) > 2:
-            pending.pop(0).result()
+            settle(pending.pop(0))
         if progress:
             progress(0.75 + 0.25 * min(1.0, (i * chunk + g.size) / max(render.frames, 1)), "write")
         if g.size:  # the limiter's share of the gain curve: make-up gain minus what it applied
             deepest = max(deepest, gain_db - 20 * math.log10(max(float(g.min()), 1e-9)))
-            whole = g.size // step * step
-            least_gain.append(g[:whole].reshape(-1, step).min(axis=1))
-            if whole < g.size:
-                least_gain.append(g[whole:].min(keepdims=True))
     for measured in pending:
-        measured.result()
+        settle(measured)
     peaks.flush()
-    least = np.concatenate(least_gain) if least_gain else np.zeros(0, np.float32)
-    limiting = np.maximum(0.0, gain_db - 20 * np.log10(np.maximum(least.astype(np.float64), 1e-9)))
-    return FinalPass(gain_db, meter, peaks, deepest, meter.integrated_lufs(), peaks.true_peak_dbtp, limiting)
+    steps = np.concatenate(limiting) if limiting else np.zeros(0)
+    return FinalPass(gain_db, loudness, peaks, deepest, loudness.integrated_lufs(), peaks.true_peak_dbtp, steps)
+
+
+def step_reduction_db(g: np.ndarray, gain_db: float, step: int) -> np.ndarray:
+    """The limiter's deepest reduction (dB, >= 0) in each 100 ms step of a block's gain curve ``g``
+    (make-up gain ``gain_db`` included in ``g``); a last partial step counts as one."""
+    whole = g.size // step * step
+    least = g[:whole].reshape(-1, step).min(axis=1)
+    if whole < g.size:
+        least = np.concatenate([least, g[whole:].min(keepdims=True)])
+    return np.maximum(0.0, gain_db - 20 * np.log10(np.maximum(least.astype(np.float64), 1e-9)))
 
 
 def output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:
@@ -151,10 +171,13 @@ def output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:
     return high
 
 
-def _measure_output(meter: LoudnessMeter, peaks: TruePeakMeter, block: np.ndarray) -> None:
+def _measure_output(meter: LoudnessMeter, peaks: TruePeakMeter, block: np.ndarray, live: LiveMeter | None,
+                    limiting_db: np.ndarray) -> list[MeterReading] | None:
     meter.add(block)
     peaks.add(block)
+    return live.readings(limiting_db) if live is not None else None
 
 
 __all__ = ["LOUDNESS_TOLERANCE_LU", "MAX_FINAL_PASSES", "Sink", "FinalPass", "write_on_target", "write_final",
+           "step_reduction_db",
            "output_peak_bound"]

@@ -33,6 +33,7 @@ from mixai.dsp.chain import REFERENCE_LUFS
 from mixai.errors import OutputError, ParameterError
 from mixai.io import audio as audio_io
 from mixai.io.atomic import clear_strays, write_text_atomic
+from mixai.dsp.metering import MeterCallback
 from mixai.master.final import Sink, write_on_target
 from mixai.master.options import MasterOptions
 from mixai.master.render import Render
@@ -129,7 +130,7 @@ def _observed_source(source: AudioSource, trace: SignalTrace) -> AudioSource:
 def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]], *,
             settings: Settings | None, predictor, model_path, target, options: MasterOptions,
             progress: Progress | None, dry_run: bool, output_name: str | None,
-            trace: bool = False) -> MasterReport:
+            trace: bool = False, meter: MeterCallback | None = None) -> MasterReport:
     """The steps of the module docstring for one source; the output goes to ``sink_factory()``.
     With ``trace`` the report gets its :class:`~mixai.report.timeline.Timeline` (the input as the
     render reads it, the output as it is written): what a visual report plots."""
@@ -188,7 +189,7 @@ def _master(source: AudioSource, sink_factory: Callable[[], ContextManager[Sink]
         if progress:
             progress(0.7, "render")
         final = write_on_target(render, chosen.settings.output, sink_factory, times=times,
-                                name=output_name or source.name, progress=progress)
+                                name=output_name or source.name, progress=progress, meter=meter)
     finally:
         render.close()
     report.after = final.after()
@@ -212,12 +213,14 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
                 options: MasterOptions = MasterOptions(), dry_run: bool = False,
                 save_settings: str | os.PathLike | None = None,
                 progress: Progress | None = None,
-                report_html: str | os.PathLike | None = None) -> MasterReport:
+                report_html: str | os.PathLike | None = None,
+                meter: MeterCallback | None = None) -> MasterReport:
     """Master one file. ``target`` is a profile name or a reference file (reference matching).
 
     The output is written atomically; it may not be the input (or the reference) and an existing
     file is only replaced with ``options.overwrite``. ``report_html`` also writes the visual
-    report (:mod:`mixai.report.html`) there, once the output is in place.
+    report (:mod:`mixai.report.html`) there, once the output is in place. ``meter`` gets the
+    output's live readings while it is written (:mod:`mixai.dsp.metering`).
     """
     if not dry_run:
         if output_path is None:
@@ -238,7 +241,8 @@ def master_file(input_path: str | os.PathLike, output_path: str | os.PathLike | 
 
     report = _master(source, writer, settings=settings, predictor=predictor, model_path=model_path,
                      target=target, options=options, progress=progress, dry_run=dry_run,
-                     output_name=None if dry_run else os.fspath(output_path), trace=report_html is not None)
+                     output_name=None if dry_run else os.fspath(output_path), trace=report_html is not None,
+                     meter=meter)
     if save_settings is not None:
         write_text_atomic(save_settings, report.settings.to_json() + "\n", overwrite=options.overwrite)
     if report_html is not None:
@@ -272,15 +276,15 @@ class ArraySink:
 def master_array(audio: np.ndarray, sample_rate: int, *, settings: Settings | None = None,
                  predictor: str | Predictor = "auto", model_path: str | os.PathLike | None = None,
                  target: str | os.PathLike | Target | None = None,
-                 options: MasterOptions = MasterOptions(), name: str = "<array>", trace: bool = False
-                 ) -> tuple[np.ndarray, MasterReport]:
+                 options: MasterOptions = MasterOptions(), name: str = "<array>", trace: bool = False,
+                 meter: MeterCallback | None = None) -> tuple[np.ndarray, MasterReport]:
     """Master a (channels, samples) array in memory; returns (mastered audio, report). With
     ``trace`` the report carries the timeline a visual report plots (``report.timeline``)."""
     source = AudioSource.from_array(audio, sample_rate, name)
     sink = ArraySink()
     report = _master(source, lambda: sink, settings=settings, predictor=predictor, model_path=model_path,
                      target=target, options=options, progress=None, dry_run=False, output_name=None,
-                     trace=trace)
+                     trace=trace, meter=meter)
     return np.concatenate(sink.blocks, axis=1), report
 
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from mixai.analysis.features import Features, extract
 from mixai.dsp.loudness import integrated_lufs
+from mixai.dsp.metering import MeterCallback
 from mixai.errors import ParameterError
 from mixai.io import audio as audio_io
 from mixai.io.atomic import clear_strays, write_text_atomic
@@ -79,7 +80,7 @@ def _analyse(sources: list[StemSource], rate: int, frames: int, settings: MixSet
 
 def _mix(sources: list[StemSource], *, options: MasterOptions, settings: MixSettings | None,
          predictor: str, model_path, master_predictor: str, master_model_path, progress,
-         keep_stems: bool = False, trace: bool = False) -> tuple[np.ndarray, MixReport, Rendered]:
+         keep_stems: bool = False, trace: bool = False, meter=None) -> tuple[np.ndarray, MixReport, Rendered]:
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     rate, messages = mix_rate(sources, options.sample_rate,
@@ -121,7 +122,7 @@ def _mix(sources: list[StemSource], *, options: MasterOptions, settings: MixSett
     mastered, master_report = master_array(rendered.mix, rate, settings=master_settings,
                                            predictor=master_predictor, model_path=master_model_path,
                                            options=replace(options, sample_rate=None), name="<stem mix>",
-                                           trace=trace)
+                                           trace=trace, meter=meter)
     times["master"] = time.perf_counter() - t
     mix_settings = MixSettings(
         tuple(StemEntry(i.name, i.role, s) for i, s in zip(infos, rendered.strips)), bus,
@@ -138,12 +139,14 @@ def mix_files(stems_or_dir: str | os.PathLike | Sequence[str | os.PathLike],
               model_path: str | os.PathLike | None = None, predictor: str = "auto",
               master_predictor: str = "auto", master_model_path: str | os.PathLike | None = None,
               progress: Callable[[float, str], None] | None = None,
-              report_html: str | os.PathLike | None = None) -> MixReport:
+              report_html: str | os.PathLike | None = None,
+              meter: MeterCallback | None = None) -> MixReport:
     """Mix stem files (or a folder of them) into one mastered file, written atomically.
 
     ``settings`` (a :class:`MixSettings` or a path to its JSON) replays a saved mix instead of
     predicting one. ``save_settings`` writes the settings used; ``report_html`` the visual report
-    (:mod:`mixai.report.html`). Raises :class:`MixaiError` subclasses with one-line messages for
+    (:mod:`mixai.report.html`); ``meter`` gets the master's live readings
+    (:mod:`mixai.dsp.metering`). Raises :class:`MixaiError` subclasses with one-line messages for
     unusable stems, paths or settings.
     """
     paths = collect_stem_paths(stems_or_dir)
@@ -159,7 +162,7 @@ def mix_files(stems_or_dir: str | os.PathLike | Sequence[str | os.PathLike],
     audio, report, _ = _mix(sources, options=options, settings=settings, predictor=predictor,
                             model_path=model_path, master_predictor=master_predictor,
                             master_model_path=master_model_path, progress=progress,
-                            trace=report_html is not None)
+                            trace=report_html is not None, meter=meter)
     t = time.perf_counter()
     audio_io.save(output, audio, report.settings.sample_rate, bit_depth=options.bit_depth,
                   overwrite=options.overwrite)

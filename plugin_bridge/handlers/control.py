@@ -24,7 +24,8 @@ def status(session: Session, args: list, sender) -> list[Reply]:
              "uptime_s": round(time.monotonic() - session.started, 3),
              "roots": list(session.roots.paths), "defaults": session.session_defaults(),
              "amounts": dict(session.amounts),
-             "requests": session.requests, "errors": session.errors}
+             "requests": session.requests, "errors": session.errors,
+             "meter_subscribers": session.meters.status()}
     state.update(session.pool.status())
     return [(f"{PREFIX}/status", (to_json(state),))]
 

@@ -1,5 +1,6 @@
 """Jobs that write audio, with progress: ``/mixai/master id input output [options-json]`` and
-``/mixai/mix id folder output [options-json]`` -> ``/mixai/progress``... ``/mixai/done``."""
+``/mixai/mix id folder output [options-json]`` -> ``/mixai/progress``... ``/mixai/done``; while the
+output is written, its live readings go to the meter subscribers (:mod:`plugin_bridge.handlers.metering`)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def run_master(params: dict[str, Any], roots: Roots, progress: Progress) -> dict
         inputs.append(target)
     out = roots.output_file(params["output"], inputs=inputs)
     report = master_file(src, out, target=target, predictor=params.get("predictor", "auto"),
-                         options=options, progress=progress)
+                         options=options, progress=progress, meter=getattr(progress, "meter", None))
     summary = report.to_dict()
     summary["summary"] = report.summary()
     return {"output": out, "report": summary}
@@ -41,7 +42,7 @@ def run_mix(params: dict[str, Any], roots: Roots, progress: Progress) -> dict[st
     # every stem must itself stay under a root: a link in the folder may point anywhere
     resolved = [roots.input_file(p) for p in stems]
     out = roots.output_file(params["output"], inputs=resolved)
-    report = mix_files(stems, out, options=options, progress=progress)
+    report = mix_files(stems, out, options=options, progress=progress, meter=getattr(progress, "meter", None))
     summary = report.to_dict()
     summary["summary"] = report.summary()
     return {"output": out, "report": summary}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from plugin_bridge.handlers import analysis, control, daw, render
+from plugin_bridge.handlers import analysis, control, daw, metering, render
 from plugin_bridge.handlers.kinds import JOB_KINDS
 from plugin_bridge.handlers.session import Session
 from plugin_bridge.job import Busy, Job, JobConflict
@@ -31,8 +31,9 @@ ROUTES: dict[str, Handler] = {
     f"{PREFIX}/analyze": analysis.analyze, f"{PREFIX}/suggest": analysis.suggest,
     f"{PREFIX}/master": render.master, f"{PREFIX}/mix": render.mix,
     f"{PREFIX}/apply": daw.apply, f"{PREFIX}/cancel": control.cancel,
+    f"{PREFIX}/meter/subscribe": metering.subscribe, f"{PREFIX}/meter/unsubscribe": metering.unsubscribe,
 }
-NO_JOB_ID = (f"{PREFIX}/ping", f"{PREFIX}/status")  # addresses whose first argument is not a job id
+NO_JOB_ID = (f"{PREFIX}/ping", f"{PREFIX}/status", f"{PREFIX}/meter/subscribe", f"{PREFIX}/meter/unsubscribe")  # addresses whose first argument is not a job id
 
 
 class Bridge(Session):
@@ -117,6 +118,13 @@ class Bridge(Session):
         return kind.replies(job, payload)
 
     def on_job_event(self, job: Job, event: str, payload: Any) -> None:
+        if event == "meter":  # live readings of a render's output: to the meter subscribers only
+            self.meters.publish(job.id, payload)
+            return
+        if event == "done" and isinstance(payload, dict) and isinstance(payload.get("report"), dict):
+            self.meters.finish(job.id, payload["report"].get("after") or {})
+        elif event in ("error", "cancelled"):
+            self.meters.forget(job.id)
         try:
             replies = self.job_replies(job, event, payload)
         except Exception as exc:

@@ -21,6 +21,7 @@ from mixai.predict.target import builtin_profiles
 from mixai.settings.presets import PRESETS
 from mixai.settings.schema import Output
 from plugin_bridge.job import Job, JobKind
+from plugin_bridge.meter import MeterHub
 from plugin_bridge.paths import Roots
 from plugin_bridge.protocol import PREFIX, BadRequest, Reply, integer, number, osc_safe, text
 
@@ -58,6 +59,7 @@ class Session:
         self.defaults: dict[str, Any] = {"target_lufs": None, "ceiling_dbtp": None,
                                          "preset": "spotify", "amount": 1.0, "predictor": "auto"}
         self.amounts: dict[str, float] = {aspect: 1.0 for aspect in AMOUNT_ASPECTS}
+        self.meters = MeterHub()  # live metering subscribers
         self.requests = 0
         self.errors = 0
 
