@@ -258,12 +258,16 @@ class ParameterSpec:
             return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
         return (value - self.low) / (self.high - self.low)
 
-    def from_unit(self, unit: float) -> float:
-        unit = min(1.0, max(0.0, unit))
+    def value_at(self, unit: Any, exp: Callable[[Any], Any] = math.exp) -> Any:
+        """The value at ``unit`` on this parameter's [0, 1] scale, unclamped: the one formula for
+        floats and, given their ``exp`` (``np.exp``, ``torch.exp``), arrays and tensors, so that a
+        differentiable training loss reads the scale exactly as :meth:`from_unit` does."""
         if self.scale == "log":
-            value = math.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low)))
-        else:
-            value = self.low + unit * (self.high - self.low)
+            return exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low)))
+        return self.low + unit * (self.high - self.low)
+
+    def from_unit(self, unit: float) -> float:
+        value = self.value_at(min(1.0, max(0.0, unit)))
         return float(min(self.high, max(self.low, value)))  # exp/log round-off must not leave the range
 
 

@@ -114,10 +114,7 @@ MEL_CURVE_HZ = _mel_centres_hz()
 
 
 def _unit_to_value(u: torch.Tensor, name: str) -> torch.Tensor:
-    spec = PARAMETERS[label_index(name)]
-    if spec.scale == "log":
-        return torch.exp(math.log(spec.low) + u * (math.log(spec.high) - math.log(spec.low)))
-    return spec.low + u * (spec.high - spec.low)
+    return PARAMETERS[label_index(name)].value_at(u, exp=torch.exp)
 
 
 def eq_response_db(vector: torch.Tensor, freqs_hz: np.ndarray = EQ_CURVE_HZ) -> torch.Tensor:
