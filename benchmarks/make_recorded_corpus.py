@@ -17,7 +17,6 @@ None of this material is used for training.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ LAYERED = {"amen+garzul": (("loop_amen", 1.0), ("loop_garzul", 1.0)),
 
 def load_tiled(name: str, seconds: float) -> np.ndarray:
     """One sample as (2, seconds * RATE) float64, looped, at unit RMS."""
-    from mixai.audio import load
+    from mixai.io.audio import load
 
     x, _ = load(SAMPLES / f"{name}.flac", sample_rate=RATE)
     if x.shape[0] == 1:
@@ -47,8 +46,10 @@ def load_tiled(name: str, seconds: float) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import pyloudnorm
     import soundfile as sf
+
+    from mixai.dsp.loudness import integrated_lufs
+    from mixai.training.corpus.layout import write_index
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="data/corpus_recorded")
@@ -59,14 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     items = {name: load_tiled(name, args.seconds) for name in SINGLE}
     for name, parts in LAYERED.items():
         items[name] = sum(gain * load_tiled(part, args.seconds) for part, gain in parts)
-    meter = pyloudnorm.Meter(RATE)
     out = Path(args.out)
     for name, x in items.items():
-        x = x * 10 ** ((-20.0 - meter.integrated_loudness(x.T)) / 20)
+        x = x * 10 ** ((-20.0 - integrated_lufs(x, RATE)) / 20)
         piece = out / "test" / name
         piece.mkdir(parents=True, exist_ok=True)
         sf.write(str(piece / "mix.wav"), x.T.astype(np.float32), RATE, subtype="FLOAT")
-    (out / "index.json").write_text(json.dumps({"splits": {"test": list(items)}}, indent=1))
+    write_index(out, {"splits": {"test": list(items)}})
     print(f"{len(items)} pieces -> {out}")
     return 0
 

@@ -1,14 +1,12 @@
 """Deprecated: split into :mod:`mixai.dsp.loudness` (BS.1770 loudness), :mod:`mixai.dsp.truepeak`
 (true peak) and :mod:`mixai.dsp.streaming` (the shared streaming pieces).
 
-This module only re-exports those names so old imports keep working. ``_k_weighting_sos`` is the
-old private name of :func:`mixai.dsp.loudness.k_weighting_sos`, kept while mixai/training/ uses it.
+This module only re-exports those names so old imports keep working.
 """
 
 from mixai.compat import moved
 from mixai.dsp.loudness import (ABSOLUTE_GATE_LUFS, LRA_RELATIVE_GATE_LU, RELATIVE_GATE_LU, SILENCE_LUFS,
                                 LoudnessMeter, db_to_gain, gain_to_db, integrated_lufs, k_weighting_sos)
-from mixai.dsp.loudness import k_weighting_sos as _k_weighting_sos  # noqa: F401 - training's old name
 from mixai.dsp.streaming import SUB_BLOCK, GroupReducer, compiled, stage_pool
 from mixai.dsp.truepeak import (FFT_FRAME, FFT_SHARE, OVERSAMPLING, TruePeakDetector, TruePeakMeter,
                                 true_peak_dbtp)

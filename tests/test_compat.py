@@ -109,14 +109,9 @@ def test_the_public_api_loads_from_the_new_homes():
     assert not {m for m in mixai._EXPORTS.values() if m in SHIMS}
 
 
-# Files another issue owns, still on an old path until it switches them (then remove them here).
-NOT_YET_SWITCHED = {"benchmarks/make_recorded_corpus.py"}  # the training reshaping's
-
-
 def test_nothing_imports_a_shim():
     """The library, the bridge, the benchmarks and the examples use the new paths."""
     shim_files = {ROOT / (m.replace(".", "/") + ".py") for m in SHIMS}
-    shim_files |= {ROOT / f for f in NOT_YET_SWITCHED}
     offenders = []
     folders = ("mixai", "plugin_bridge", "benchmarks", "examples")
     for path in sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py")):
