@@ -178,3 +178,29 @@ def test_bad_subscribe_arguments(bridge):
         addr, params = client.reply("/mixai/error")
         assert params[1] == "/mixai/meter/subscribe"
     assert client.status()["meter_subscribers"] == []
+
+
+def test_live_readings_are_the_meters_series():
+    """The live reading at each step is the windowed loudness a whole-programme meter gives there
+    (LoudnessMeter.window_series_lufs), however the blocks fell."""
+    from mixai.dsp.loudness import LoudnessMeter
+    from mixai.dsp.metering import LiveMeter
+    from mixai.dsp.truepeak import TruePeakMeter
+
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((2, SR * 8)) * np.repeat(rng.uniform(0.01, 0.3, 80), SR // 10)).astype(np.float32)
+    loudness, peaks = LoudnessMeter(SR, 2), TruePeakMeter(2)
+    live = LiveMeter(loudness, peaks)
+    readings, start = [], 0
+    for size in (1000, 44100, 3, 70000, 130000, 4410 * 7, 10 ** 6):
+        block = x[:, start:start + size]
+        start += block.shape[1]
+        loudness.add(block)
+        peaks.add(block)
+        readings += live.readings(np.zeros(block.shape[1] // 4410 + 1))
+    assert [r.position_s for r in readings] == pytest.approx(np.arange(1, 81) / 10)
+    whole = LoudnessMeter(SR, 2)
+    whole.add(x)
+    assert np.allclose([r.short_term_lufs for r in readings[29:]], whole.window_series_lufs(3.0), atol=1e-9)
+    assert np.allclose([r.momentary_lufs for r in readings[3:]], whole.window_series_lufs(0.4), atol=1e-9)
+    assert readings[-1].true_peak_dbtp == pytest.approx(peaks.true_peak_dbtp)
