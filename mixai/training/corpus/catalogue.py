@@ -114,6 +114,20 @@ def read_audio(path: str) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(audio.T), int(rate)
 
 
+def read_stereo(path: str, sample_rate: int) -> np.ndarray:
+    """A catalogued file as (2, samples) float32 at ``sample_rate``, as every recorded corpus
+    stores it: resampled (soxr, high quality) when recorded at another rate, mono doubled, channels
+    past the first two dropped."""
+    audio, rate = read_audio(path)
+    if rate != sample_rate:
+        import librosa
+
+        audio = librosa.resample(audio, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq", axis=-1)
+    if audio.shape[0] == 1:
+        audio = np.repeat(audio, 2, axis=0)
+    return np.ascontiguousarray(audio[:2], dtype=np.float32)
+
+
 def is_file(path: str) -> bool:
     return Path(path.split(MEMBER_SEPARATOR, 1)[0]).is_file()
 
@@ -286,6 +300,6 @@ def split_table(manifest: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MASTERED_PACKAGES", "STEM_PACKAGES", "MANIFEST_PATH", "CatalogueError", "Track", "assign_splits",
+__all__ = ["MASTERED_PACKAGES", "STEM_PACKAGES", "MANIFEST_PATH", "CatalogueError", "Track", "assign_splits", "read_stereo",
            "available", "build_manifest", "is_installed", "load_manifest", "measure_track", "package_files",
            "package_licences", "read_audio", "split_table", "tracks_of", "write_manifest"]

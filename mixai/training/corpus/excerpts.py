@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mixai.training.corpus.catalogue import available, load_manifest, read_audio
-from mixai.training.corpus.layout import SPLITS, write_index
+from mixai.training.corpus.catalogue import available, load_manifest, read_stereo
+from mixai.training.corpus.layout import SPLITS, write_audio, write_index
 
 SAMPLE_RATE = 44100
 MIN_SOURCE_RATE = 32000  # below this the material is band-limited by its format, not by its master
@@ -54,31 +54,11 @@ def reference_start(duration_s: float, start_s: float, config: ExcerptConfig) ->
     return None
 
 
-def _load(path: str) -> np.ndarray:
-    audio, rate = read_audio(path)
-    if rate != SAMPLE_RATE:
-        import librosa
-
-        audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq", axis=-1)
-    if audio.shape[0] == 1:
-        audio = np.repeat(audio, 2, axis=0)
-    return np.ascontiguousarray(audio[:2], dtype=np.float32)
-
-
-def _write(path: Path, audio: np.ndarray) -> None:
-    import soundfile as sf
-
-    from mixai.io.atomic import atomic_path
-
-    with atomic_path(path, overwrite=True) as tmp:
-        sf.write(str(tmp), audio.T, SAMPLE_RATE, subtype="PCM_24", format="WAV")
-
-
 def track_excerpts(task: tuple[dict, str, ExcerptConfig, str]) -> list[str]:
     """Write one track's excerpts (runs in a worker); returns the piece ids written."""
     track, split, config, out = task
     rng = np.random.default_rng([config.seed, zlib.crc32(track["track_id"].encode())])
-    audio = _load(track["path"])
+    audio = read_stereo(track["path"], SAMPLE_RATE)
     duration = audio.shape[1] / SAMPLE_RATE
     ids = []
     for k, start in enumerate(window_starts(duration, config, rng)):
@@ -89,12 +69,13 @@ def track_excerpts(task: tuple[dict, str, ExcerptConfig, str]) -> list[str]:
             continue  # held-out pieces must have their same-track reference
         folder.mkdir(parents=True, exist_ok=True)
         a = int(start * SAMPLE_RATE)
-        _write(folder / "mix.wav", audio[:, a:a + int(config.seconds * SAMPLE_RATE)])
+        write_audio(folder / "mix.wav", audio[:, a:a + int(config.seconds * SAMPLE_RATE)], SAMPLE_RATE, "PCM_24")
         meta = {"package": track["package"], "path": track["path"], "track_id": track["track_id"],
                 "start_s": round(start, 3), "start_sample": a, "seconds": config.seconds}
         if ref_start is not None:
             r = int(ref_start * SAMPLE_RATE)
-            _write(folder / "reference.wav", audio[:, r:r + int(config.reference_seconds * SAMPLE_RATE)])
+            write_audio(folder / "reference.wav", audio[:, r:r + int(config.reference_seconds * SAMPLE_RATE)],
+                        SAMPLE_RATE, "PCM_24")
             meta["reference_start_s"], meta["reference_start_sample"] = round(ref_start, 3), r
         (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         ids.append(piece_id)

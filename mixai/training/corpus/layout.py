@@ -61,10 +61,21 @@ def write_index(root: str | Path, index: dict) -> Path:
     return path
 
 
+def write_audio(path: str | Path, audio, sample_rate: int, subtype: str) -> None:
+    """Write one (channels, samples) corpus file as WAV, atomically (:mod:`mixai.io.atomic`);
+    ``subtype`` is soundfile's (``"PCM_24"``, ``"FLOAT"``)."""
+    import soundfile as sf
+
+    from mixai.io.atomic import atomic_path
+
+    with atomic_path(path, overwrite=True) as tmp:
+        sf.write(str(tmp), audio.T, sample_rate, subtype=subtype, format="WAV")
+
+
 def reference_of(mix_path: str | Path) -> Path | None:
     """The same recording's other excerpt beside a piece's mix, if the corpus has one."""
     path = Path(mix_path).with_name("reference.wav")
     return path if path.is_file() else None
 
 
-__all__ = ["SPLITS", "CorpusError", "iter_pieces", "read_index", "reference_of", "write_index"]
+__all__ = ["SPLITS", "CorpusError", "iter_pieces", "read_index", "reference_of", "write_audio", "write_index"]

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mixai.training.corpus.catalogue import SPLIT_SEED, CatalogueError, package_files, package_licences, read_audio
-from mixai.training.corpus.layout import SPLITS, write_index
+from mixai.training.corpus.catalogue import SPLIT_SEED, CatalogueError, package_files, package_licences, read_stereo
+from mixai.training.corpus.layout import SPLITS, write_audio, write_index
 
 PACKAGE = "fretsonfire-songs-muldjord"
 COPYRIGHT = f"/usr/share/doc/{PACKAGE}/copyright"
@@ -85,32 +85,12 @@ def assign_song_splits(names: list[str], *, seed: int = SPLIT_SEED) -> dict[str,
     return {name: (held[k] if k < len(held) else "train") for k, name in enumerate(order)}
 
 
-def _load(path: str) -> np.ndarray:
-    audio, rate = read_audio(path)
-    if rate != SAMPLE_RATE:
-        import librosa
-
-        audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq", axis=-1)
-    if audio.shape[0] == 1:
-        audio = np.repeat(audio, 2, axis=0)
-    return np.ascontiguousarray(audio[:2], dtype=np.float32)
-
-
-def _write(path: Path, audio: np.ndarray) -> None:
-    import soundfile as sf
-
-    from mixai.io.atomic import atomic_path
-
-    with atomic_path(path, overwrite=True) as tmp:
-        sf.write(str(tmp), audio.T, SAMPLE_RATE, subtype="FLOAT", format="WAV")
-
-
 def song_windows(task: tuple[Song, str, WindowConfig, str, list[str]]) -> tuple[list[str], int]:
     """Write one song's windows (runs in a worker); returns (piece ids written, windows skipped)."""
     from mixai.dsp.loudness import integrated_lufs
 
     song, split, config, out, licences = task
-    guitar, backing = _load(song.guitar), _load(song.backing)
+    guitar, backing = read_stereo(song.guitar, SAMPLE_RATE), read_stereo(song.backing, SAMPLE_RATE)
     frames = min(guitar.shape[1], backing.shape[1])
     size, hop = int(config.seconds * SAMPLE_RATE), int(config.hop_seconds * SAMPLE_RATE)
     ids, skipped = [], 0
@@ -126,9 +106,9 @@ def song_windows(task: tuple[Song, str, WindowConfig, str, list[str]]) -> tuple[
         piece_id = f"{song.name}.w{k:02d}"
         folder = Path(out) / split / piece_id
         (folder / "stems").mkdir(parents=True, exist_ok=True)
-        _write(folder / "stems" / "guitar.wav", g * np.float32(gain))
-        _write(folder / "stems" / f"{BACKING_ROLE}.wav", b * np.float32(gain))
-        _write(folder / "mix.wav", mix * np.float32(gain))
+        write_audio(folder / "stems" / "guitar.wav", g * np.float32(gain), SAMPLE_RATE, "FLOAT")
+        write_audio(folder / "stems" / f"{BACKING_ROLE}.wav", b * np.float32(gain), SAMPLE_RATE, "FLOAT")
+        write_audio(folder / "mix.wav", mix * np.float32(gain), SAMPLE_RATE, "FLOAT")
         meta = {"kind": "recorded-stems", "package": PACKAGE, "licences": licences, "copyright": COPYRIGHT,
                 "song": song.name, "split": split, "start_s": round(start / SAMPLE_RATE, 3), "start_sample": start,
                 "seconds": config.seconds, "gain_db": round(20.0 * np.log10(gain), 3),
