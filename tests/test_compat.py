@@ -77,6 +77,42 @@ PACKAGES = {
 }
 
 
+# mixai.training.corpus.rendered before it was split into one module a step (it is no shim: the
+# corpus builder stays there and re-exports the steps' names, so no warning)
+RENDERED_NAMES = [
+    "Arrangement", "CLAP", "CLOSED_HAT", "CRASH", "ChordSpan", "DEBIAN_PACKAGES", "DEFAULT_SOUNDFONT",
+    "DRUM_FRACTION", "DRUM_KITS", "DataGenerationError", "FADE_OUT_SECONDS", "FLOOR_TOM", "GeneratorConfig",
+    "HIGH_TOM", "Instrument", "KICK", "LIMITER_WINDOW_SECONDS", "LOW_TOM", "MAJOR_PROFILE", "MAX_PARTS",
+    "MAX_SOURCE_BYTES", "META_VERSION", "MID_TOM", "MINOR_PROFILE", "MIX_LUFS_RANGE", "Meter", "NoteEvent",
+    "OPEN_HAT", "PEAK_CEILING_DBFS", "PEDAL_HAT", "PIECE_DIR_PATTERN", "PieceInfo", "PieceSkipped",
+    "RENDER_GAIN", "RIDE", "ROLES", "ROLE_CENTRED", "ROLE_LEVEL_DB", "ROLE_VELOCITY", "SAMPLE_RATE",
+    "SIDE_STICK", "SILENT_STEM_LUFS", "SNARE", "SOLO_STRINGS", "SPLITS", "SPLIT_FRACTIONS",
+    "STEM_REFERENCE_LUFS", "ScoreData", "SourcePart", "StemInfo", "StemPlan", "TEMPO_RANGES_BPM",
+    "TICKS_PER_QUARTER", "Track", "arrange", "bass_part", "build_parser", "build_piece",
+    "check_environment", "choose_groove", "choose_pans", "choose_tempo_bpm", "chord_at", "comp_part",
+    "corpus_root", "diatonic_triads", "drum_part", "estimate_chords", "estimate_key", "excerpt", "fade_out",
+    "fit_register", "generate", "group_parts", "humanize", "iter_pieces", "limiter_envelope",
+    "list_sources", "load_score", "loudness_lufs", "main", "master", "meter_from", "midi_bytes",
+    "ordered_sources", "pan_gains", "pick_instrument", "pick_roles", "piece_id_for", "piece_rng",
+    "pitch_class_weights", "render_stem", "split_for", "voicing", "write_wav"]
+
+
+def test_the_rendered_corpus_module_keeps_its_names():
+    from mixai.training import corpus
+
+    rendered = importlib.import_module("mixai.training.corpus.rendered")
+    steps = [importlib.import_module(f"mixai.training.corpus.{m}") for m in (
+        "sources", "score", "harmony", "parts", "arrangement", "midi", "synth", "balance", "piece", "layout")]
+    missing = [n for n in RENDERED_NAMES if not hasattr(rendered, n)]
+    assert not missing, f"mixai.training.corpus.rendered lost {missing}"
+    for name in RENDERED_NAMES:
+        homes = [s for s in steps if name in getattr(s, "__all__", ())]
+        assert len(homes) <= 1 or name == "SPLITS", f"{name} defined in several steps"  # sources re-exports layout's
+        if homes:
+            assert getattr(rendered, name) is getattr(homes[0], name), f"rendered.{name} is a copy"
+    assert corpus.rendered is rendered
+
+
 @pytest.mark.parametrize("old", sorted(SHIMS))
 def test_old_module_reexports_the_same_objects_and_warns(old):
     homes, names = SHIMS[old]
