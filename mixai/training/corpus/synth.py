@@ -40,7 +40,9 @@ def check_environment(soundfont: Path) -> str:
 
 
 def render_stem(midi: bytes, soundfont: Path, frames: int, work_dir: Path, name: str) -> np.ndarray:
-    """Render with fluidsynth (reverb and chorus off, float output) to exactly ``frames``."""
+    """Render with fluidsynth (reverb and chorus off, float output) to exactly ``frames``: a
+    (frames, 2) float64 array, samples first as soundfile reads it. The rendering steps keep that
+    layout up to the WAV writer; whatever reads the written corpus gets mixai's (channels, samples)."""
     import soundfile as sf
 
     midi_path = work_dir / f"{name}.mid"
