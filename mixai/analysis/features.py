@@ -5,8 +5,10 @@ ratios and spreads, so the same song at -30 or -10 LUFS gives (nearly) the same 
 loudness lives in :class:`mixai.analysis.measure.Analysis` instead. Bump :data:`FEATURE_VERSION` whenever a
 name, order or formula changes: models record the version they were trained on and refuse others.
 
-Computation sticks to librosa functions that run in plain numpy (no numba JIT on first call), so a
-fresh install pays no compile time.
+The spectral features are librosa's (mel spectrogram, flatness, onset strength), computed by the
+numpy formulas of :mod:`mixai.analysis.spectral` and :mod:`mixai.analysis.bandcrest`, which the
+tests check against librosa and scipy.signal themselves: importing those costs a second, and
+librosa's numba ufuncs some 20 s of compilation on a new machine.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixai.analysis import bandcrest, spectral
 from mixai.dsp.streaming import compiled
 
 FEATURE_VERSION = 1
@@ -78,23 +81,9 @@ class Features:
 
 
 def preload() -> None:
-    """Load librosa's feature modules now (about a second, once per process) instead of in the
-    first :func:`extract` call: for long-running processes and for timing the work alone."""
-    _librosa()
-
-
-def _librosa():
-    """librosa, with the feature modules loaded (about a second, mostly scipy.signal and numba).
-
-    Imported on first use rather than with this module: the analysis pass extracts features on a
-    thread of its own, so this import overlaps the loudness measurement instead of preceding it.
-    """
-    import librosa
-    import librosa.feature
-    import librosa.onset
-
-    librosa.feature.spectral_flatness, librosa.onset.onset_strength  # noqa: B018 - force the lazy loads
-    return librosa
+    """Import what :func:`extract` uses now rather than in its first call (numpy alone, plus the
+    numba loop of the band crest factors): for long-running processes and for timing the work."""
+    compiled(_peak_energy)
 
 
 def _n_fft(sample_rate: int) -> int:
@@ -102,18 +91,12 @@ def _n_fft(sample_rate: int) -> int:
 
 
 def _power_spectrogram(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """|STFT|^2 with a Hann window, shaped (bins, frames).
-
-    Done with scipy.fft on strided frames: ``librosa.stft`` spends over a second loading its numba
-    helpers even from a warm cache, longer than the whole analysis.
-    """
-    from scipy import fft, signal
-
+    """|STFT|^2 with a periodic Hann window on uncentred frames, shaped (bins, frames), float32."""
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
-    window = signal.get_window("hann", n_fft).astype(np.float32)
+    window = spectral.hann(n_fft)
     power = np.empty((n_fft // 2 + 1, frames.shape[0]), np.float32)
     for start in range(0, frames.shape[0], 256):  # a few MB at a time, not 60 s worth of temporaries
-        spectrum = fft.rfft(frames[start:start + 256] * window, axis=1)
+        spectrum = np.fft.rfft(frames[start:start + 256] * window, axis=1)
         power[:, start:start + 256] = (spectrum.real ** 2 + spectrum.imag ** 2).T
     return power
 
@@ -131,20 +114,18 @@ def _crest_db(x: np.ndarray) -> float:
 
 
 def _band_crest_db(mid: np.ndarray, sample_rate: int, low_hz: float | None, high_hz: float | None) -> float:
-    """Crest factor of ``mid`` through a 4th-order Butterworth low- or high-pass."""
-    from scipy import signal
-
+    """Crest factor of ``mid`` through a 4th-order Butterworth low- or high-pass
+    (``scipy.signal.butter(4, ...)`` then ``sosfilt``, from rest)."""
     nyquist = sample_rate / 2
     if low_hz is not None and low_hz >= nyquist * 0.95:
         return 0.0
-    if low_hz is None:
-        sos = signal.butter(4, high_hz, "lowpass", fs=sample_rate, output="sos")
-    else:
-        sos = signal.butter(4, low_hz, "highpass", fs=sample_rate, output="sos")
+    design = (bandcrest.butterworth(4, high_hz, "lowpass", sample_rate) if low_hz is None
+              else bandcrest.butterworth(4, low_hz, "highpass", sample_rate))
     kernel = compiled(_peak_energy)
-    if kernel is None or sos.shape[0] != 2:  # pragma: no cover - numba comes with librosa
-        return _crest_db(signal.sosfilt(sos, mid).astype(np.float32, copy=False))
-    peak, energy = kernel(sos, np.ascontiguousarray(mid, dtype=np.float32))
+    if kernel is None:  # pragma: no cover - numba comes with librosa
+        peak, energy = bandcrest.filtered_peak_energy(mid, [design])[0]
+    else:
+        peak, energy = kernel(bandcrest.to_sos(design), np.ascontiguousarray(mid, dtype=np.float32))
     rms = float(np.sqrt(energy / max(mid.size, 1)))
     return 20.0 * np.log10(max(peak, 1e-9) / max(rms, 1e-9))
 
@@ -196,7 +177,6 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
     Long inputs should be passed through :class:`ExcerptSampler` first; this function uses
     every sample it is given.
     """
-    librosa = _librosa()
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     offset = dc_offset(audio)
     if offset is not None:
@@ -207,7 +187,7 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
     if mid.size < n_fft:
         mid = np.pad(mid, (0, n_fft - mid.size))
     power = _power_spectrogram(mid, n_fft, hop)
-    freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+    freqs = spectral.fft_frequencies(sample_rate, n_fft)
     frame_energy = power.sum(axis=0)
     active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else np.ones_like(frame_energy, bool)
     if not active.all():
@@ -223,16 +203,15 @@ def extract(audio: np.ndarray, sample_rate: int) -> Features:
         bands.append(max(BAND_FLOOR_DB, 10.0 * np.log10(max(energy, 1e-20) / total)))
 
     S = np.sqrt(power)
-    # Centroid by its definition: librosa's version JIT-compiles on first use (over a second).
+    # Centroid and roll-off by their definitions (librosa's spectral_rolloff compiles for ~17 s).
     centroid = float(np.median((freqs.astype(np.float32) @ S) / np.maximum(S.sum(axis=0), 1e-12)))
-    # Roll-off by hand too: librosa.feature.spectral_rolloff costs ~17 s of numba compilation on an
-    # empty cache. The 85 % point of each frame's cumulative magnitude.
+    # The 85 % point of each frame's cumulative magnitude.
     cumulative = np.cumsum(S, axis=0)
     rolloff_bin = np.argmax(cumulative >= 0.85 * cumulative[-1:], axis=0)
     rolloff = float(np.median(freqs[rolloff_bin]))
-    flatness = float(np.mean(librosa.feature.spectral_flatness(S=S, power=1.0)))
-    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=64)
-    onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=np.max), sr=sample_rate)
+    flatness = float(np.mean(spectral.spectral_flatness(S)))
+    mel = spectral.melspectrogram(power, sample_rate, n_mels=64)
+    onset = spectral.onset_strength(spectral.power_to_db(mel))
     onset_rel = float(np.mean(onset) / max(float(np.median(onset)), 1e-3)) if onset.size else 0.0
 
     frame = max(1, int(FRAME_SECONDS * sample_rate))

@@ -22,9 +22,9 @@ import math
 from typing import Iterator
 
 import numpy as np
-from scipy import ndimage
 
 from mixai.dsp.loudness import db_to_gain
+from mixai.dsp.running import running_max, running_mean
 from mixai.dsp.streaming import SUB_BLOCK, GroupReducer
 from mixai.dsp.truepeak import TruePeakDetector
 from mixai.io.framestore import FrameStore
@@ -112,9 +112,9 @@ class TruePeakLimiter:
         """Linear gain (make-up gain times limiting) at the centre of every sub-block."""
         required = np.maximum(0.0, envelope.peak_db + (gain_db - self.ceiling_db))
         smooth = self.attack_blocks
-        held = ndimage.maximum_filter1d(required, size=2 * (smooth + 1) + 1, mode="nearest")
+        held = running_max(required, 2 * (smooth + 1) + 1)
         released = _release(held, self.log_decay)
-        reduction = ndimage.uniform_filter1d(released, size=2 * smooth + 1, mode="nearest")
+        reduction = running_mean(released, 2 * smooth + 1)
         return np.power(10.0, (gain_db - reduction) / 20.0)
 
     def gain_curves(self, envelope: PeakEnvelope, frames: int, *, gain_db: float,

@@ -2,8 +2,8 @@
 loudness range (true peak: :mod:`mixai.dsp.truepeak`).
 
 pyloudnorm is the reference implementation of BS.1770 and mixai uses its K-weighting filter
-coefficients (through its public ``IIRfilter``); what pyloudnorm does not do is take audio a block at a time, which a 60-minute file
-needs for bounded memory. :class:`LoudnessMeter` keeps only one mean-square value per 100 ms, so it
+coefficients (its cookbook formulas, :func:`mixai.dsp.design.rbj_biquad`); what pyloudnorm does not
+do is take audio a block at a time, which a 60-minute file needs for bounded memory. :class:`LoudnessMeter` keeps only one mean-square value per 100 ms, so it
 can meter any length, and agrees with ``pyloudnorm.Meter.integrated_loudness`` (tests check it).
 """
 
@@ -13,8 +13,8 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
+from mixai.dsp.design import rbj_biquad
 from mixai.dsp.streaming import GroupReducer, compiled
 
 ABSOLUTE_GATE_LUFS = -70.0
@@ -38,13 +38,8 @@ def gain_to_db(gain: float) -> float:
 def k_weighting_sos(sample_rate: int) -> np.ndarray:
     """The two BS.1770 pre-filters (high shelf, then RLB high-pass) as second-order sections,
     shaped (2, 6): the same coefficients ``pyloudnorm.Meter`` filters with."""
-    from pyloudnorm import IIRfilter
-
-    sections = []
-    for kind, gain_db, q, freq_hz in K_WEIGHTING_STAGES:
-        stage = IIRfilter(gain_db, q, freq_hz, sample_rate, kind)
-        sections.append(signal.tf2sos(stage.b, stage.a))
-    return np.vstack(sections)
+    return np.vstack([rbj_biquad(kind, gain_db, q, freq_hz, sample_rate)
+                      for kind, gain_db, q, freq_hz in K_WEIGHTING_STAGES])
 
 
 
@@ -58,6 +53,8 @@ def _k_weighted_power(sos: np.ndarray, block: np.ndarray, zi: np.ndarray) -> np.
     kernels = _compiled_kernels()
     if kernels is not None and block.shape[0] in (1, 2) and sos.shape[0] == 2:
         return kernels[block.shape[0] - 1](sos, np.ascontiguousarray(block, dtype=np.float32), zi)
+    from scipy import signal  # more than two channels, or no numba: not the usual path
+
     total = np.zeros(block.shape[1])
     for c in range(block.shape[0]):
         weighted, zi[:, c] = signal.sosfilt(sos, block[c].astype(np.float64), zi=zi[:, c])

@@ -12,8 +12,8 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
+from mixai.dsp.design import kaiser_lowpass
 from mixai.dsp.loudness import gain_to_db
 from mixai.dsp.streaming import SUB_BLOCK
 
@@ -31,7 +31,7 @@ def _interpolation_phases(factor: int = OVERSAMPLING, taps_per_phase: int = 32) 
     where the 48-tap filter reads up to 0.4 dB low and would let inter-sample overs through.
     """
     # Odd length: one phase then lands exactly on the original samples (a whole-sample delay).
-    taps = signal.firwin(factor * taps_per_phase + 1, 1.0 / factor, window=("kaiser", 5.0)) * factor
+    taps = kaiser_lowpass(factor * taps_per_phase + 1, 1.0 / factor, beta=5.0) * factor  # scipy.signal.firwin
     taps = np.concatenate([taps, np.zeros(factor - 1)])
     phases = taps.reshape(taps_per_phase + 1, factor)  # row m, column k = taps[m * factor + k]
     return phases[::-1].astype(np.float32)  # reversed rows: a sliding window times this = convolution
@@ -141,10 +141,10 @@ class TruePeakDetector:
         """Oversampled peak of every output sample of ``data`` (max over channels and phases).
 
         Overlap-save FFT convolution: one forward transform per frame serves all three
-        between-sample phases; the on-sample phase is the (delayed) input itself.
+        between-sample phases; the on-sample phase is the (delayed) input itself. (numpy's FFT:
+        scipy.fft would bring scipy.special, a seventh of a second of start-up.)
         """
-        from scipy import fft
-
+        fft = np.fft
         rows = self._rows
         n = data.shape[1] - (rows - 1)
         if n <= 0:

@@ -157,14 +157,14 @@ def output_peak_bound(envelope: PeakEnvelope, gains: np.ndarray) -> np.ndarray:
     and max|x| <= the envelope of the sub-block and its neighbours. A hair of slack covers float32
     rounding in the exact filter.
     """
-    from scipy import ndimage
+    from mixai.dsp.running import running_max, running_min
 
     peak = np.power(np.float32(10.0), (envelope.peak_db / 20.0).astype(np.float32))
     gains = np.asarray(gains, np.float32)[:peak.size]
-    high = ndimage.maximum_filter1d(gains, size=5, mode="nearest")
-    spread = high - ndimage.minimum_filter1d(gains, size=5, mode="nearest")
+    high = running_max(gains, 5)
+    spread = high - running_min(gains, 5)
     spread *= np.float32(TruePeakDetector(1).overshoot)
-    spread *= ndimage.maximum_filter1d(peak, size=3, mode="nearest")
+    spread *= running_max(peak, 3)
     high *= peak
     high += spread
     high *= np.float32(1.0 + 1e-4)  # float32 rounding here and in the exact filter
