@@ -18,7 +18,7 @@ import pytest
 
 from mixai.analysis import bandcrest, spectral
 from mixai.analysis.features import extract
-from mixai.dsp import design, running
+from mixai.dsp import design, running, sosloop
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("scipy.signal", "scipy.ndimage", "scipy.stats", "scipy.special", "librosa", "pyloudnorm", "torch")
@@ -56,6 +56,41 @@ def test_master_path_imports_neither_librosa_nor_scipy_signal(tmp_path):
     modules = _modules_after(code, tmp_path)
     assert (tmp_path / "out.wav").exists()
     assert _loaded(modules, HEAVY) == []
+    if sosloop.available():  # the loops built with the package: no JIT compiler at all
+        assert _loaded(modules, ("numba", "scipy")) == []
+
+
+needs_loops = pytest.mark.skipif(not sosloop.available(), reason="mixai/dsp/_sos.c is not built here "
+                                 "(pip install -e . or python setup.py build_ext --inplace builds it)")
+
+
+@needs_loops
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_compiled_k_weighting_loop_is_sosfilt(channels):
+    """The compiled loop gives sosfilt's K-weighted power, block by block, the state carried over."""
+    signal = pytest.importorskip("scipy.signal")
+    from mixai.dsp.loudness import k_weighting_sos
+
+    sos = k_weighting_sos(48000)
+    x = np.random.default_rng(channels).standard_normal((channels, 30000)).astype(np.float32)
+    zi = np.zeros((2, channels, 2))
+    got = np.concatenate([sosloop.power(sos, x[:, a:b], zi) for a, b in ((0, 1), (1, 7000), (7000, 30000))])
+    want = sum(signal.sosfilt(sos, x[c].astype(np.float64)) ** 2 for c in range(channels))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+    with pytest.raises(ValueError):
+        sosloop.power(sos, x, np.zeros((2, channels + 1, 2)))
+
+
+@needs_loops
+def test_compiled_peak_energy_loop_is_sosfilt():
+    signal = pytest.importorskip("scipy.signal")
+    sos = signal.butter(4, 150.0, "lowpass", fs=44100, output="sos")
+    x = np.random.default_rng(9).standard_normal(50000).astype(np.float32)
+    y = signal.sosfilt(sos, x.astype(np.float64))
+    peak, energy = sosloop.peak_energy(sos, x)
+    assert peak == pytest.approx(np.abs(y).max(), rel=1e-12)
+    assert energy == pytest.approx(float(np.dot(y, y)), rel=1e-12)
+    assert sosloop.peak_energy(sos, np.zeros(0, np.float32)) == (0.0, 0.0)
 
 
 # --- the feature vector: the stored values of the librosa/scipy implementation --------------------

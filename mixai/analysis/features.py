@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixai.analysis import bandcrest, spectral
+from mixai.dsp import sosloop
 from mixai.dsp.streaming import compiled
 
 FEATURE_VERSION = 1
@@ -81,9 +82,10 @@ class Features:
 
 
 def preload() -> None:
-    """Import what :func:`extract` uses now rather than in its first call (numpy alone, plus the
-    numba loop of the band crest factors): for long-running processes and for timing the work."""
-    compiled(_peak_energy)
+    """Load what :func:`extract` uses now rather than in its first call (the compiled band-crest
+    loop, or numba's where it was not built): for long-running processes and for timing the work."""
+    if not sosloop.available():
+        compiled(_peak_energy)
 
 
 def _n_fft(sample_rate: int) -> int:
@@ -121,11 +123,12 @@ def _band_crest_db(mid: np.ndarray, sample_rate: int, low_hz: float | None, high
         return 0.0
     design = (bandcrest.butterworth(4, high_hz, "lowpass", sample_rate) if low_hz is None
               else bandcrest.butterworth(4, low_hz, "highpass", sample_rate))
-    kernel = compiled(_peak_energy)
-    if kernel is None:  # pragma: no cover - numba comes with librosa
-        peak, energy = bandcrest.filtered_peak_energy(mid, [design])[0]
-    else:
+    if sosloop.available():  # the loop built with the package
+        peak, energy = sosloop.peak_energy(bandcrest.to_sos(design), mid)
+    elif (kernel := compiled(_peak_energy)) is not None:  # numba, compiling on first use
         peak, energy = kernel(bandcrest.to_sos(design), np.ascontiguousarray(mid, dtype=np.float32))
+    else:  # pragma: no cover - numba comes with librosa
+        peak, energy = bandcrest.filtered_peak_energy(mid, [design])[0]
     rms = float(np.sqrt(energy / max(mid.size, 1)))
     return 20.0 * np.log10(max(peak, 1e-9) / max(rms, 1e-9))
 
