@@ -1,7 +1,10 @@
-"""Build step for the one compiled part of mixai: the meters' filter loops (mixai/dsp/_sos.c,
-plain C loaded with ctypes; see mixai/dsp/sosloop.py). Everything else is in pyproject.toml.
-Optional: without a C compiler the package installs and the loops fall back to numba."""
+"""Build step for the compiled parts of mixai: the meters' filter loops (mixai/dsp/_sos.c, see
+mixai/dsp/sosloop.py) and the FLAC frame walk (mixai/io/_flacwalk.c, see mixai/io/flacscan.py),
+plain C loaded with ctypes. Everything else is in pyproject.toml. Optional: without a C compiler
+the package installs and those loops fall back to numba (compiled on first use)."""
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("mixai.dsp._sos", ["mixai/dsp/_sos.c"], extra_compile_args=["-O2"], optional=True)])
+setup(ext_modules=[Extension(name, [source], extra_compile_args=["-O2"], optional=True)
+                   for name, source in (("mixai.dsp._sos", "mixai/dsp/_sos.c"),
+                                        ("mixai.io._flacwalk", "mixai/io/_flacwalk.c"))])

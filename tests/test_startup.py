@@ -19,6 +19,7 @@ import pytest
 from mixai.analysis import bandcrest, spectral
 from mixai.analysis.features import extract
 from mixai.dsp import design, running, sosloop
+from mixai.io.native import load_library
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("scipy.signal", "scipy.ndimage", "scipy.stats", "scipy.special", "librosa", "pyloudnorm", "torch")
@@ -228,3 +229,32 @@ def test_running_filters_are_ndimages(size):
         np.testing.assert_allclose(running.running_mean(x, size), ndimage.uniform_filter1d(x, size, mode="nearest"),
                                    rtol=1e-6, atol=1e-12)
     assert running.running_max(np.zeros(0), size).shape == (0,)
+
+
+@pytest.mark.skipif(load_library(ROOT / "mixai" / "io", "_flacwalk") is None,
+                    reason="mixai/io/_flacwalk.c is not built here")
+def test_compiled_flac_walk_is_the_numba_walk(tmp_path, monkeypatch):
+    """The compiled walk and numba's compilation of the Python one agree on an intact, a cut and
+    a corrupted FLAC file."""
+    pytest.importorskip("numba")
+    import soundfile as sf
+
+    from mixai.dsp.streaming import compiled
+    from mixai.io import flacscan
+
+    rng = np.random.default_rng(4)
+    sf.write(tmp_path / "a.flac", (0.3 * rng.standard_normal((3 * 44100, 2))).astype(np.float32), 44100,
+             subtype="PCM_16")
+    whole = (tmp_path / "a.flac").read_bytes()
+    corrupted = bytearray(whole)
+    corrupted[len(whole) // 2] ^= 0x40
+    cases = {"whole": whole, "cut": whole[: len(whole) * 2 // 3], "corrupted": bytes(corrupted)}
+    flacscan._walker.cache_clear()
+    assert flacscan._walker() is not compiled(flacscan._walk_py)
+    native = {name: flacscan.scan_flac(data) for name, data in cases.items()}
+    monkeypatch.setattr(flacscan, "_header", compiled(flacscan._header_py))  # what the numba walk calls
+    numba_walk = compiled(flacscan._walk_py)
+    monkeypatch.setattr(flacscan, "_walker", lambda: numba_walk)
+    assert native == {name: flacscan.scan_flac(data) for name, data in cases.items()}
+    assert [native[k].status for k in cases] == [flacscan.FLAC_OK, flacscan.FLAC_TRUNCATED, flacscan.FLAC_DAMAGED]
+    assert native["whole"].intact_frames == 3 * 44100 > native["cut"].intact_frames > 0

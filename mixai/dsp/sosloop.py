@@ -10,12 +10,13 @@ was not built (no C compiler at install) :func:`available` is False and the call
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from numpy.ctypeslib import ndpointer
+
+from mixai.io.native import load_library
 
 _F64 = ndpointer(dtype=np.float64, flags="C_CONTIGUOUS")
 _F32 = ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
@@ -23,21 +24,13 @@ _F32 = ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
 
 @lru_cache(maxsize=1)
 def _library() -> ctypes.CDLL | None:
-    here = Path(__file__).resolve().parent
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = here / f"_sos{suffix}"
-        if not path.is_file():
-            continue
-        try:
-            lib = ctypes.CDLL(str(path))
-        except OSError:  # built for another platform: use the fallback
-            return None
+    lib = load_library(Path(__file__).resolve().parent, "_sos")
+    if lib is not None:
         lib.sos2_power.argtypes = [_F64, _F32, ctypes.c_long, ctypes.c_long, _F64, _F64]
         lib.sos2_power.restype = None
         lib.sos2_peak_energy.argtypes = [_F64, _F32, ctypes.c_long, _F64]
         lib.sos2_peak_energy.restype = None
-        return lib
-    return None
+    return lib
 
 
 def available() -> bool:

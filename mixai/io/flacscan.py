@@ -3,19 +3,26 @@ each frame's CRC-16 and the continuity of the frame numbers (RFC 9639).
 
 Why: the decoder mixai reads through (pedalboard, JUCE's FLAC reader) replaces a frame it cannot
 decode, or the frames missing at the end of a cut file, with silence and says nothing. The walk
-reads bytes only (no decoding), in a numba loop (about a gigabyte a second), and stops at the first
-frame that is not there or fails its checksum.
+reads bytes only (no decoding), in a compiled loop (about a gigabyte a second), and stops at the
+first frame that is not there or fails its checksum. The loop is ``_flacwalk.c``, built with the
+package (setup.py); where it was not built, the same walk below runs compiled by numba.
 
-Imported only when a FLAC file is checked (it compiles its loops with numba at import).
+Imported only when a FLAC file is checked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ctypes
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
+from numpy.ctypeslib import ndpointer
 
 from mixai.dsp.streaming import compiled
+from mixai.io.native import load_library
 
 FLAC_OK, FLAC_DAMAGED, FLAC_TRUNCATED = 0, 1, 2
 
@@ -105,9 +112,6 @@ def _header_py(data, p, crc8, fixed_blocksize):  # pragma: no cover - compiled b
     return q + 1 - p, blocksize, start
 
 
-_header = compiled(_header_py) or _header_py
-
-
 def _walk_py(data, start, crc8, crc16, fixed_blocksize, max_frame_bytes):  # pragma: no cover - numba
     """(intact samples from the start, status, byte offset where the walk stopped)."""
     n = data.shape[0]
@@ -141,7 +145,28 @@ def _walk_py(data, start, crc8, crc16, fixed_blocksize, max_frame_bytes):  # pra
     return good, FLAC_OK, p
 
 
-_walk = compiled(_walk_py) or _walk_py
+@lru_cache(maxsize=1)
+def _walker():
+    """The walk: the loop built with the package, else numba's compilation of :func:`_walk_py`
+    (``_header`` is then the compiled header parser it calls), else plain Python."""
+    lib = load_library(Path(__file__).resolve().parent, "_flacwalk")
+    if lib is not None:
+        i64 = ndpointer(dtype=np.int64, flags="C_CONTIGUOUS")
+        lib.flac_walk.argtypes = [ndpointer(dtype=np.uint8, flags="C_CONTIGUOUS"), ctypes.c_long, ctypes.c_long,
+                                  i64, i64, ctypes.c_int64, ctypes.c_long, i64]
+        lib.flac_walk.restype = None
+
+        def walk(data, start, crc8, crc16, fixed_blocksize, max_frame_bytes):
+            result = np.zeros(3, np.int64)
+            lib.flac_walk(data, data.size, start, crc8, crc16, fixed_blocksize, max_frame_bytes, result)
+            return int(result[0]), int(result[1]), int(result[2])
+        return walk
+    global _header
+    _header = compiled(_header_py) or _header_py
+    return compiled(_walk_py) or _walk_py
+
+
+_header = _header_py  # what _walk_py calls; compiled by _walker() when numba runs the walk
 
 
 @dataclass(frozen=True)
@@ -178,7 +203,7 @@ def scan_flac(data: bytes) -> FlacScan | None:
     total = packed & ((1 << 36) - 1)
     # A frame is never larger than its samples stored verbatim (the side channel has one more bit).
     bound = max_framesize or (max_blocksize * channels * (bits + 1) // 8 + 64)
-    intact, status, _ = _walk(np.frombuffer(data, np.uint8), p, CRC8, CRC16, max_blocksize, bound + 16)
+    intact, status, _ = _walker()(np.frombuffer(data, np.uint8), p, CRC8, CRC16, max_blocksize, bound + 16)
     return FlacScan(total or None, int(intact), int(status))
 
 
