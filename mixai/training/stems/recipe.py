@@ -41,6 +41,9 @@ SF2 = Path("/usr/share/sounds/sf2")
 # (corpus name, soundfont, arrangement variation): the training timbres.
 TRAIN_SOUNDFONTS = (("fluidr3", SF2 / "FluidR3_GM.sf2", 0), ("timgm6mb", SF2 / "TimGM6mb.sf2", 1),
                     ("opl3", SF2 / "OPL-3_FM_128M.sf2", 2))
+# The networks are small (seconds an epoch): one torch thread, whatever --jobs says, so the same seed
+# gives the same weights bit for bit (several threads sum in another order).
+NETWORK_THREADS = 1
 # Held out of training completely: only its test-split renders exist.
 TEST_SOUNDFONT = ("musescore", Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"), 0)
 
@@ -169,20 +172,20 @@ def run(recipe: Recipe) -> dict:
     print("5/6 the role classifier", flush=True)
     t = time.perf_counter()
     role_info = roles.train(str(train_rows), str(val_rows), recipe.roles_out, epochs=recipe.role_epochs,
-                            seed=recipe.seed, threads=recipe.jobs)
+                            seed=recipe.seed, threads=NETWORK_THREADS)
     times["roles_s"] = time.perf_counter() - t
     print("6/6 the stem network", flush=True)
     t = time.perf_counter()
     setting = cv.Setting(recipe.level_bound_db, recipe.recorded_weight, recipe.epochs)
     held = None
     if recipe.cv:
-        results = [cv.evaluate(cv.Setting.parse(c), train_rows, val_rows, seed=recipe.seed, threads=recipe.jobs)
+        results = [cv.evaluate(cv.Setting.parse(c), train_rows, val_rows, seed=recipe.seed, threads=NETWORK_THREADS)
                    for c in cv.CV_SETTINGS]
         best = min(results, key=lambda r: r["score"])
         setting, held = cv.Setting.parse(best["setting"]), best["heldout"]
         print(json.dumps([{"setting": r["setting"], "score": round(r["score"], 3)} for r in results]), flush=True)
     if held is None:
-        held = cv.heldout(setting, train_rows, val_rows, seed=recipe.seed, threads=recipe.jobs)
+        held = cv.heldout(setting, train_rows, val_rows, seed=recipe.seed, threads=NETWORK_THREADS)
     trust, trust_table = cv.choose_trust(held)
     print(f"level trust {trust} (worst held-out ratio {min(r['worst'] for r in trust_table):.3f}; "
           f"at trust 1: {trust_table[-1]['worst']:.3f})", flush=True)
@@ -190,7 +193,7 @@ def run(recipe: Recipe) -> dict:
     stem_info = train.train(final_train, final_val, recipe.out, level_trust=trust, epochs=setting.epochs,
                             seed=recipe.seed, level_bound_db=setting.level_bound_db,
                             recorded_weight=setting.recorded_weight, noise=recipe.noise, keep="last",
-                            threads=recipe.jobs)
+                            threads=NETWORK_THREADS)
     stem_info["setting"] = str(setting)
     stem_info["setting_chosen_by"] = "leave-one-song-out over the non-test real songs (mixai.training.stems.cv)"
     stem_info["level_trust_table"] = [{"trust": r["trust"], "worst": round(r["worst"], 3)} for r in trust_table]
@@ -199,7 +202,7 @@ def run(recipe: Recipe) -> dict:
         print("7/7 leave-one-song-out networks for the report (not shipped)", flush=True)
         t = time.perf_counter()
         made = cv.song_models(setting, trust, train_rows, val_rows, _test_rows(recipe), recipe.song_models,
-                              seed=recipe.seed, threads=recipe.jobs)
+                              seed=recipe.seed, threads=NETWORK_THREADS)
         stem_info["song_models"] = {k: str(v) for k, v in made.items()}
         times["song_models_s"] = time.perf_counter() - t
     times["total_s"] = time.perf_counter() - began
