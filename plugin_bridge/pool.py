@@ -35,9 +35,10 @@ from plugin_bridge.worker import worker_main
 log = logging.getLogger("plugin_bridge.pool")
 
 # What the forkserver imports once, so every worker (and every replacement after a kill) forks with
-# the heavy modules already loaded. mixai.analysis.features loads the librosa ones on first use.
+# the heavy modules already loaded. (The analysis no longer uses librosa at run time: preloading it
+# would cost a second here, and some 20 s of numba compilation on a new machine.)
 PRELOAD = ["plugin_bridge.worker", "mixai.master.pipeline", "mixai.analysis.measure", "mixai.predict.dsp",
-           "pedalboard", "librosa.feature.spectral", "librosa.onset"]
+           "pedalboard"]
 
 
 class _Slot:
