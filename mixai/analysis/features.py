@@ -170,7 +170,7 @@ def dc_offset(audio: np.ndarray) -> np.ndarray | None:
     features leave it out and every master has it subtracted before the chain. Below the limit
     nothing is touched, so a neutral master stays bit-transparent.
     """
-    return offset_above_limit(np.asarray(audio, dtype=np.float64).mean(axis=-1))
+    return offset_above_limit(np.asarray(audio).mean(axis=-1, dtype=np.float64))  # no float64 copy
 
 
 def extract(audio: np.ndarray, sample_rate: int) -> Features:
