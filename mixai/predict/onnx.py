@@ -80,7 +80,8 @@ class Model:
         self._check(kind)
         self._input = self.session.get_inputs()[0].name
         self.domain = self._input_domain()
-        self.calibration = self._calibration()
+        self.calibration = self._calibration("calibration")
+        self.reference_calibration = self._calibration("calibration_reference")
 
     def _input_domain(self) -> InputDomain | None:
         """The training inputs' feature distribution, where the model file records it (older files
@@ -93,10 +94,11 @@ class Model:
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{self.path}: malformed input_domain metadata ({exc})") from None
 
-    def _calibration(self) -> Calibration:
-        """The dead bands and amounts chosen on validation data (:mod:`mixai.settings.calibration`);
-        the identity for files exported before calibration existed."""
-        text = self.metadata.get("calibration")
+    def _calibration(self, key: str) -> Calibration:
+        """The dead bands and amounts chosen on validation data (:mod:`mixai.settings.calibration`),
+        one for reference-free mastering and one for a reference; the identity for files exported
+        before calibration existed."""
+        text = self.metadata.get(key)
         if text is None:
             return Calibration()
         try:
@@ -136,6 +138,7 @@ class Model:
         neutral by :meth:`trust`."""
         x = np.concatenate([features.values, target.features.values])[None, :]
         raw = Settings.from_vector(self.run(x)[0], output=output)
-        settings = snap_to_neutral(self.calibration.apply(raw))
+        calibration = self.reference_calibration if target.is_reference else self.calibration
+        settings = snap_to_neutral(calibration.apply(raw))
         trust = self.trust(features)
         return settings if trust >= 1.0 else snap_to_neutral(scale_settings(settings, trust))

@@ -33,6 +33,18 @@ class ExcerptConfig:
     seed: int = 0
 
 
+
+def window_id(track_id: str, window: int) -> str:
+    """The piece id of a recording's ``window``-th excerpt."""
+    return f"{track_id}.w{window}"
+
+
+def recording_of(piece_id: str) -> str:
+    """The recording an excerpt's piece id was cut from (:func:`window_id` undone): excerpts of
+    one recording share it, so they can serve as each other's reference."""
+    head, _, tail = piece_id.rpartition(".w")
+    return head if head and tail.isdigit() else piece_id
+
 def window_starts(duration_s: float, config: ExcerptConfig, rng: np.random.Generator) -> list[float]:
     """Start times of the excerpts: evenly over the middle 80 %, jittered by a quarter of a step."""
     usable = duration_s * 0.8 - config.seconds
@@ -62,7 +74,7 @@ def track_excerpts(task: tuple[dict, str, ExcerptConfig, str]) -> list[str]:
     duration = audio.shape[1] / SAMPLE_RATE
     ids = []
     for k, start in enumerate(window_starts(duration, config, rng)):
-        piece_id = f"{track['track_id']}.w{k}"
+        piece_id = window_id(track["track_id"], k)
         folder = Path(out) / split / piece_id
         ref_start = reference_start(duration, start, config) if split != "train" else None
         if split != "train" and ref_start is None:

@@ -2,8 +2,10 @@
 
     python -m mixai.training.master.calibrate --model models/mixai-master.onnx --data data/dataset_recorded
 
-The exported network is run (with onnxruntime, as mixai runs it) on the validation examples with
-the built-in profile as the target: reference-free mastering, the default. For each aspect a grid
+The exported network is run (with onnxruntime, as mixai runs it) on the validation examples, twice:
+with the built-in profile as the target (reference-free mastering, the default: ``calibration``),
+and with another excerpt of the same recording as the reference (``calibration_reference``, from
+``--reference-data``, examples of mode ``MODE_SAME_RECORDING``). For each aspect a grid
 of dead bands and amounts is tried and judged by a proxy of what the evaluation measures:
 
 * EQ: the mean |dB| between the tempered EQ's response and the label's on the MSD's mel grid,
@@ -23,7 +25,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from mixai.settings.calibration import Calibration
 
-EQ_DEADBANDS_DB = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+EQ_DEADBANDS_DB = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 AMOUNTS = (0.4, 0.55, 0.7, 0.85, 1.0)
 WIDTH_DEADBANDS = (0.0, 0.05, 0.1, 0.2, 0.3)
 MAX_HARM = 0.10
@@ -74,6 +75,17 @@ def validation_inputs(split: dict, profile: np.ndarray) -> tuple[np.ndarray, np.
     audio = split["audio"][keep].astype(np.float32)
     target = np.repeat(np.asarray(profile, np.float32)[None], len(audio), axis=0)
     return np.concatenate([audio, target], axis=1), split["label"][keep].astype(np.float32), audio
+
+
+def reference_inputs(split: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inputs, labels, audio features) of the validation examples whose reference is another
+    excerpt of the same recording."""
+    from mixai.training.master.dataset import MODE_SAME_RECORDING
+
+    keep = split["mode"] == MODE_SAME_RECORDING
+    audio = split["audio"][keep].astype(np.float32)
+    return (np.concatenate([audio, split["target"][keep].astype(np.float32)], axis=1),
+            split["label"][keep].astype(np.float32), audio)
 
 
 def _tempered_vectors(raw: np.ndarray, calibration: Calibration) -> np.ndarray:
@@ -161,17 +173,19 @@ def calibrate(raw: np.ndarray, labels: np.ndarray, audio: np.ndarray, *, max_har
     return Calibration(**values), report
 
 
-def write_calibration(model_path: str | Path, calibration: Calibration, report: dict) -> None:
-    """Store the calibration (and its validation figures) in the model file's metadata, atomically."""
+def write_calibration(model_path: str | Path, calibration: Calibration, report: dict, *,
+                      key: str = "calibration") -> None:
+    """Store a calibration (``key``: ``calibration`` or ``calibration_reference``) and its
+    validation figures in the model file's metadata, atomically."""
     import onnx
 
     from mixai.io.atomic import write_bytes_atomic
 
     model = onnx.load(str(model_path))
-    entries = {"calibration": calibration.to_json(),
-               "calibration_validation": json.dumps({k: {key: v[key] for key in ("chosen", "mean_error",
+    entries = {key: calibration.to_json(),
+               f"{key}_validation": json.dumps({k: {field: v[field] for field in ("chosen", "mean_error",
                                                                                   "neutral_error", "harmed")}
-                                                     for k, v in report.items()})}
+                                                for k, v in report.items()})}
     kept = [p for p in model.metadata_props if p.key not in entries]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
@@ -186,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", default="models/mixai-master.onnx")
     parser.add_argument("--data", default="data/dataset_recorded", help="folder with val.npz")
+    parser.add_argument("--reference-data", default=None,
+                        help="folder with a val.npz of same-recording reference examples "
+                             "(python -m mixai.training.master.dataset --same-recording-fraction 1)")
     parser.add_argument("--max-harm", type=float, default=MAX_HARM)
     parser.add_argument("--dry-run", action="store_true", help="print the choice, do not write it")
     args = parser.parse_args(argv)
@@ -197,14 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     model = Model(args.model)
     inputs, labels, audio = validation_inputs(load_split(Path(args.data) / "val.npz"),
                                               load_profile("default").features.values)
-    raw = model.run(inputs)
-    calibration, report = calibrate(raw, labels, audio, max_harm=args.max_harm)
-    print("calibration:", calibration.to_json())
-    if not math.isfinite(sum(dataclasses.astuple(calibration))):  # pragma: no cover - guarded by Calibration
-        raise SystemExit("calibration is not finite")
-    if not args.dry_run:
-        write_calibration(args.model, calibration, report)
-        print(f"written into {args.model}")
+    runs = [("calibration", inputs, labels, audio)]
+    if args.reference_data:
+        runs.append(("calibration_reference", *reference_inputs(load_split(Path(args.reference_data) / "val.npz"))))
+    for key, x, y, features in runs:
+        print(f"{key}: {len(y)} validation examples")
+        calibration, report = calibrate(model.run(x), y, features, max_harm=args.max_harm)
+        print(f"{key}:", calibration.to_json())
+        if not args.dry_run:
+            write_calibration(args.model, calibration, report, key=key)
+            print(f"written into {args.model}")
     return 0
 
 

@@ -13,7 +13,11 @@ For every piece of a split, ``variants`` examples are drawn, each from its own g
    * ``1`` reference = the clean version of this very excerpt (the "too little reverb" damage is only
      drawn here, since only here does the target show the missing reverb);
    * ``2`` reference = the whole clean mix of *another* piece of the same split: a reference that only
-     roughly resembles the goal, as a user's reference track does.
+     roughly resembles the goal, as a user's reference track does;
+   * ``3`` reference = another excerpt of the *same recording* (recorded corpora cut several windows
+     from each track; probability ``same_recording_fraction``, taken first): what a user who masters
+     one section with another, finished section of the song as reference gives. Pieces with no
+     sibling excerpt fall back to the modes above.
 
    The label is the same in all modes (undo the damage): the target is evidence, not a command.
 
@@ -40,7 +44,7 @@ import numpy as np
 from mixai.analysis.features import FEATURE_NAMES, FEATURE_VERSION, extract
 from mixai.settings import PARAMETER_NAMES, SCHEMA_VERSION
 
-MODE_PROFILE, MODE_SAME, MODE_OTHER = 0, 1, 2
+MODE_PROFILE, MODE_SAME, MODE_OTHER, MODE_SAME_RECORDING = 0, 1, 2, 3
 TIMBRE_STREAM = 1 << 20  # variant offset of the generator that draws the clean-balance shift
 DATASET_VERSION = 1
 DAMAGE_CHOICES = ("synthetic", "master", "mixed")
@@ -57,6 +61,7 @@ class DatasetConfig:
     same_fraction: float = 0.5  # of the reference-mode examples
     timbre_db: float = 0.0  # spread of the clean-balance shift (mixai.training.master.damage.sample_timbre); 0 = none
     damage: str = "synthetic"  # "synthetic", "master" (real masters' faults) or "mixed" (MIXED_MASTER_SHARE master)
+    same_recording_fraction: float = 0.0  # reference = another excerpt of the same recording (mode 3)
 
     def __post_init__(self) -> None:
         if self.damage not in DAMAGE_CHOICES:
@@ -71,6 +76,8 @@ class DatasetConfig:
             key["timbre_db"] = self.timbre_db
         if self.damage != "synthetic":
             key["damage"] = self.damage
+        if self.same_recording_fraction:
+            key["same_recording_fraction"] = self.same_recording_fraction
         return key
 
 
@@ -91,8 +98,10 @@ def draw_damage(kind: str, rng: np.random.Generator, clean: np.ndarray, rate: in
 
 
 def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path: str,
-                   profile: np.ndarray, others: np.ndarray) -> dict[str, np.ndarray]:
-    """All variants of one piece (runs in a worker)."""
+                   profile: np.ndarray, others: np.ndarray, siblings: tuple[int, ...] = ()
+                   ) -> dict[str, np.ndarray]:
+    """All variants of one piece (runs in a worker); ``siblings`` are the indices of the other
+    excerpts of the same recording."""
     from mixai.training.master.damage import apply_eq, level_lufs, sample_timbre
     from mixai.training.master.profiles import load_mix
 
@@ -108,7 +117,9 @@ def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path
                                    config.timbre_db)
             clean = apply_eq(clean, rate, timbre)
         u = rng.random()
-        if u < config.profile_fraction:
+        if siblings and config.same_recording_fraction and rng.random() < config.same_recording_fraction:
+            mode = MODE_SAME_RECORDING
+        elif u < config.profile_fraction:
             mode = MODE_PROFILE
         elif u < config.profile_fraction + (1 - config.profile_fraction) * config.same_fraction:
             mode = MODE_SAME
@@ -123,6 +134,8 @@ def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path
             target = profile
         elif mode == MODE_SAME:
             target = extract(damage.clean_version(clean, rate), rate).values
+        elif mode == MODE_SAME_RECORDING:
+            target = others[int(rng.choice(siblings))]
         else:
             choices = [i for i in range(len(others)) if i != piece_index]
             target = others[int(rng.choice(choices))] if choices else profile
@@ -131,6 +144,17 @@ def piece_examples(config: DatasetConfig, split: str, piece_index: int, mix_path
         rows["label"].append(label)
         rows["mode"].append(mode)
     return {k: np.asarray(v) for k, v in rows.items()}
+
+
+def sibling_excerpts(piece_ids: list[str]) -> list[tuple[int, ...]]:
+    """For each piece, the indices of the other excerpts of its recording
+    (:func:`mixai.training.corpus.excerpts.recording_of`)."""
+    from mixai.training.corpus.excerpts import recording_of
+
+    groups: dict[str, list[int]] = {}
+    for i, piece_id in enumerate(piece_ids):
+        groups.setdefault(recording_of(piece_id), []).append(i)
+    return [tuple(j for j in groups[recording_of(piece_id)] if j != i) for i, piece_id in enumerate(piece_ids)]
 
 
 def _worker(args):
@@ -155,9 +179,10 @@ def build_split(config: DatasetConfig, split: str, out_dir: str | Path, *, jobs:
             if str(cached["key"]) == key:
                 return path
     pieces = iter_pieces(config.corpus, split)
-    _, others = clean_features(config.corpus, split, jobs=jobs, progress=progress, cache_dir=out)
+    ids, others = clean_features(config.corpus, split, jobs=jobs, progress=progress, cache_dir=out)
     profile = load_profile("default").features.values
-    tasks = [(config, split, i, str(mix), profile, others) for i, (mix, _) in enumerate(pieces)]
+    siblings = sibling_excerpts(ids)
+    tasks = [(config, split, i, str(mix), profile, others, siblings[i]) for i, (mix, _) in enumerate(pieces)]
     results: dict[int, dict[str, np.ndarray]] = {}
     bar = tqdm(total=len(tasks) * config.variants, desc=f"examples ({split})", unit="ex", disable=not progress)
     began = time.perf_counter()
@@ -205,10 +230,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="damage sampler: synthetic (chain-shaped, +-12 dB), master (the faults of real "
                              f"masters, mixai.training.master.damage.MASTER_FAULTS) or mixed ({MIXED_MASTER_SHARE:.0%} "
                              "master)")
+    parser.add_argument("--same-recording-fraction", type=float, default=0.0, metavar="P",
+                        help="share of examples whose reference is another excerpt of the same recording "
+                             "(recorded corpora; default 0)")
+    parser.add_argument("--profile-fraction", type=float, default=0.5)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     config = DatasetConfig(args.corpus, seed=args.seed, variants=args.variants,
-                           excerpt_seconds=args.excerpt_seconds, timbre_db=args.timbre_db, damage=args.damage)
+                           excerpt_seconds=args.excerpt_seconds, timbre_db=args.timbre_db, damage=args.damage,
+                           same_recording_fraction=args.same_recording_fraction,
+                           profile_fraction=args.profile_fraction)
     for split in args.splits:
         path = build_split(config, split, args.out, jobs=args.jobs)
         print(f"{split}: {len(load_split(path)['label'])} examples -> {path}")

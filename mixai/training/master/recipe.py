@@ -10,10 +10,15 @@ Steps, each cached under ``--work`` (re-running skips what is already built with
 3. the ``default`` profile: the mean features of the recorded *train* excerpts
    (:mod:`mixai.training.master.profiles`), the reference-free target;
 4. examples (:mod:`mixai.training.master.dataset`): recorded train and val excerpts with the
-   ``mixed`` damage (70 % the faults of real masters, 30 % the synthetic sampler), the renders with
-   the synthetic sampler;
-5. training and export (:mod:`mixai.training.master.train`), model choices on the recorded val
-   split only. The test packages are never read here.
+   ``mixed`` damage (70 % the faults of real masters, 30 % the synthetic sampler); the same with
+   another excerpt of the same recording as the reference (``same_recording_variants``); the
+   renders with the synthetic sampler;
+5. training and export (:mod:`mixai.training.master.train`), the epoch chosen on the recorded
+   val split;
+6. the do-no-harm calibration (:mod:`mixai.training.master.calibrate`): EQ and width dead bands and
+   per-aspect amounts chosen on the recorded val split, written into the model file.
+
+The test packages are never read here.
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ class Recipe:
     jobs: int = 2
     excerpt_seconds: float = 20.0
     windows: int = 3
-    recorded_variants: int = 4
-    val_variants: int = 2
+    recorded_variants: int = 16
+    val_variants: int = 4
+    same_recording_variants: int = 6
     render_pieces: int = 300
     render_seconds: float = 20.0
     render_variants: int = 6
-    epochs: int = 80
+    epochs: int = 40
     out: str = "models/mixai-master.onnx"
 
     @property
@@ -79,30 +85,37 @@ def _renders(recipe: Recipe) -> None:
 
 
 def run(recipe: Recipe) -> Path:
-    from mixai.training.master import train
+    from mixai.training.master import calibrate, train
     from mixai.training.master.dataset import DatasetConfig, build_split
     from mixai.training.master.profiles import write_default_profile
 
     began = time.perf_counter()
-    print("1/5 excerpts of the recorded corpus", flush=True)
+    print("1/6 excerpts of the recorded corpus", flush=True)
     _excerpts(recipe)
-    print("2/5 General-MIDI renders (train scores)", flush=True)
+    print("2/6 General-MIDI renders (train scores)", flush=True)
     _renders(recipe)
-    print("3/5 the default profile (recorded train excerpts)", flush=True)
+    print("3/6 the default profile (recorded train excerpts)", flush=True)
     write_default_profile(recipe.recorded, jobs=recipe.jobs, cache_dir=Path(recipe.work) / "dataset_recorded",
                           source="recorded package corpus (mixai.training.corpus)")
-    print("4/5 examples", flush=True)
+    print("4/6 examples", flush=True)
     recorded = Path(recipe.work) / "dataset_recorded"
     build_split(DatasetConfig(str(recipe.recorded), seed=recipe.seed, variants=recipe.recorded_variants,
                               damage="mixed"), "train", recorded, jobs=recipe.jobs)
     build_split(DatasetConfig(str(recipe.recorded), seed=recipe.seed, variants=recipe.val_variants, damage="mixed"),
                 "val", recorded, jobs=recipe.jobs)
+    same_recording = Path(recipe.work) / "dataset_recorded_samerec"
+    for split in ("train", "val"):
+        build_split(DatasetConfig(str(recipe.recorded), seed=recipe.seed + 5, variants=recipe.same_recording_variants,
+                                  damage="mixed", same_recording_fraction=1.0), split, same_recording, jobs=recipe.jobs)
     renders = Path(recipe.work) / "dataset_rendered_gm"
     renders_npz = build_split(DatasetConfig(str(recipe.rendered), seed=recipe.seed + 1,
                                             variants=recipe.render_variants), "train", renders, jobs=recipe.jobs)
-    print("5/5 training", flush=True)
-    train.main(["--data", str(recorded), "--extra-train", str(renders_npz), "--seed", str(recipe.seed),
+    print("5/6 training", flush=True)
+    train.main(["--data", str(recorded), "--extra-train", str(same_recording / "train.npz"), str(renders_npz),
+                "--seed", str(recipe.seed),
                 "--epochs", str(recipe.epochs), "--out", recipe.out, "--threads", str(recipe.jobs)])
+    print("6/6 do-no-harm calibration (recorded val split)", flush=True)
+    calibrate.main(["--model", recipe.out, "--data", str(recorded), "--reference-data", str(same_recording)])
     print(f"recipe done in {time.perf_counter() - began:.0f} s: {recipe.out}")
     return Path(recipe.out)
 
