@@ -204,3 +204,12 @@ def test_live_readings_are_the_meters_series():
     assert np.allclose([r.short_term_lufs for r in readings[29:]], whole.window_series_lufs(3.0), atol=1e-9)
     assert np.allclose([r.momentary_lufs for r in readings[3:]], whole.window_series_lufs(0.4), atol=1e-9)
     assert readings[-1].true_peak_dbtp == pytest.approx(peaks.true_peak_dbtp)
+
+
+def test_fast_meter_encoding_is_the_generic_encoders():
+    from plugin_bridge.meter import METER_ADDRESS, MeterEncoder
+    from plugin_bridge.protocol import encode as osc_encode
+
+    for ident in ("s1", "job-12345", "x" * 7, "é"):
+        values = (12.3, -14.25, -13.5, -1.0001, 2.5, 1)
+        assert MeterEncoder(ident)(values) == osc_encode(METER_ADDRESS, (ident, *values))
