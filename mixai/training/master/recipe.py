@@ -5,8 +5,10 @@
 Steps, each cached under ``--work`` (re-running skips what is already built with the same settings):
 
 1. excerpts of the catalogued recordings (:mod:`mixai.training.corpus.excerpts`), all three splits;
-2. a General-MIDI rendering of train scores only (:mod:`mixai.training.corpus.rendered`, FluidR3,
-   mixes only), so the model also keeps what it knew about renders;
+2. General-MIDI renderings of train scores only (:mod:`mixai.training.corpus.rendered`, mixes
+   only), with FluidR3 and again with TimGM6mb (duller, band-limited samples), so the model also
+   keeps what it knew about renders and does not take one soundfont's timbre for damage
+   (MuseScore General stays out of training: the held-out soundfont);
 3. the ``default`` profile: the mean features of the recorded *train* excerpts
    (:mod:`mixai.training.master.profiles`), the reference-free target;
 4. examples (:mod:`mixai.training.master.dataset`): recorded train and val excerpts with the
@@ -38,12 +40,13 @@ class Recipe:
     jobs: int = 2
     excerpt_seconds: float = 20.0
     windows: int = 3
-    recorded_variants: int = 16
+    recorded_variants: int = 8
     val_variants: int = 4
-    same_recording_variants: int = 6
-    render_pieces: int = 300
+    same_recording_variants: int = 4
+    render_pieces: int = 200
     render_seconds: float = 20.0
     render_variants: int = 6
+    second_soundfont: str = "/usr/share/sounds/sf2/TimGM6mb.sf2"
     epochs: int = 40
     out: str = "models/mixai-master.onnx"
 
@@ -54,6 +57,10 @@ class Recipe:
     @property
     def rendered(self) -> Path:
         return Path(self.work) / "rendered_gm"
+
+    @property
+    def rendered_second(self) -> Path:
+        return Path(self.work) / "rendered_gm_second"
 
 
 def _excerpts(recipe: Recipe) -> None:
@@ -71,17 +78,18 @@ def _excerpts(recipe: Recipe) -> None:
     build_excerpts(recipe.recorded, config=config, jobs=recipe.jobs)
 
 
-def _renders(recipe: Recipe) -> None:
+def _renders(recipe: Recipe, out: Path, soundfont: str | None = None) -> None:
     from mixai.training.corpus import rendered
     from mixai.training.corpus.layout import CorpusError, read_index
 
     try:
-        if len(read_index(recipe.rendered)["splits"]["train"]) >= recipe.render_pieces:
+        if len(read_index(out)["splits"]["train"]) >= recipe.render_pieces:
             return
     except CorpusError:
         pass
-    rendered.generate(recipe.rendered, seed=recipe.seed, pieces=recipe.render_pieces, seconds=recipe.render_seconds,
-                      jobs=recipe.jobs, splits=("train",), stems=False)
+    extra = {"soundfont": soundfont} if soundfont else {}
+    rendered.generate(out, seed=recipe.seed, pieces=recipe.render_pieces, seconds=recipe.render_seconds,
+                      jobs=recipe.jobs, splits=("train",), stems=False, **extra)
 
 
 def run(recipe: Recipe) -> Path:
@@ -93,7 +101,8 @@ def run(recipe: Recipe) -> Path:
     print("1/6 excerpts of the recorded corpus", flush=True)
     _excerpts(recipe)
     print("2/6 General-MIDI renders (train scores)", flush=True)
-    _renders(recipe)
+    _renders(recipe, recipe.rendered)
+    _renders(recipe, recipe.rendered_second, recipe.second_soundfont)
     print("3/6 the default profile (recorded train excerpts)", flush=True)
     write_default_profile(recipe.recorded, jobs=recipe.jobs, cache_dir=Path(recipe.work) / "dataset_recorded",
                           source="recorded package corpus (mixai.training.corpus)")
@@ -110,8 +119,11 @@ def run(recipe: Recipe) -> Path:
     renders = Path(recipe.work) / "dataset_rendered_gm"
     renders_npz = build_split(DatasetConfig(str(recipe.rendered), seed=recipe.seed + 1,
                                             variants=recipe.render_variants), "train", renders, jobs=recipe.jobs)
+    renders_second_npz = build_split(DatasetConfig(str(recipe.rendered_second), seed=recipe.seed + 2,
+                                                   variants=recipe.render_variants), "train",
+                                     Path(recipe.work) / "dataset_rendered_gm_second", jobs=recipe.jobs)
     print("5/6 training", flush=True)
-    train.main(["--data", str(recorded), "--extra-train", str(same_recording / "train.npz"), str(renders_npz),
+    train.main(["--data", str(recorded), "--extra-train", str(same_recording / "train.npz"), str(renders_npz), str(renders_second_npz),
                 "--seed", str(recipe.seed),
                 "--epochs", str(recipe.epochs), "--out", recipe.out, "--threads", str(recipe.jobs)])
     print("6/6 do-no-harm calibration (recorded val split)", flush=True)
