@@ -72,8 +72,12 @@ class Client:
             except Exception:
                 item = ("<unparseable>", [data])
             with self.cond:
-                self.messages.append(item)
+                self.received(item)
                 self.cond.notify_all()
+
+    def received(self, item: tuple[str, list]) -> None:
+        """Keep one arrived message (called with ``cond`` held); subclasses may keep more."""
+        self.messages.append(item)
 
     def pause(self) -> None:
         """Release the reply port (for oscdump)."""

@@ -34,22 +34,9 @@ class SameSocketClient(Client):
     def send(self, address: str, *args) -> None:
         self.sock.sendto(encode(address, *args), self.bridge)
 
-    def _recv(self) -> None:  # the parent's loop, with the arrival time kept beside each message
-        from pythonosc.osc_message import OscMessage
-
-        sock = self.sock
-        while self._running:
-            try:
-                data, _ = sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            m = OscMessage(data)
-            with self.cond:
-                self.messages.append((m.address, list(m.params)))
-                self.timed.append((time.monotonic(), m.address, list(m.params)))
-                self.cond.notify_all()
+    def received(self, item: tuple[str, list]) -> None:  # with the arrival time kept beside each message
+        super().received(item)
+        self.timed.append((time.monotonic(), *item))
 
 
 def programme(path: Path, seconds: float, seed: int = 0) -> Path:
