@@ -70,6 +70,12 @@ def _unprivileged_user() -> str | None:
         return None  # already unprivileged: the permissions apply as they are
     if shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv (util-linux): cannot drop root's permission override")
+    probe = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            sys.executable, "-c", "import mixai.cli"],
+                           capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    if probe.returncode != 0:  # e.g. a checkout under a mode-700 folder (mktemp -d): nobody cannot read it
+        last = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        pytest.skip(f"user nobody cannot run mixai from {REPO} ({last}): the checkout or venv is not readable to it")
     return "nobody"
 
 
