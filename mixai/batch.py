@@ -3,7 +3,8 @@
 * **Items.** ``master`` mode: every audio file under ``IN_DIR`` (recursively) becomes
   ``OUT_DIR/<same relative path>`` (``.wav``, or ``.flac`` for FLAC inputs). ``mix`` mode: every
   folder that directly holds audio files is one song's stems and becomes ``OUT_DIR/<folder>.wav``.
-* **Workers.** Local worker *processes* (:class:`~concurrent.futures.ProcessPoolExecutor`, spawn) or
+* **Workers.** Local worker *processes* (:class:`~concurrent.futures.ProcessPoolExecutor`, spawn), one
+  core each (no helper threads, :func:`mixai.dsp.streaming.helper_threads_enabled`), or
   a Dask distributed cluster (``dask_address``): workers need the package and the same paths
   (shared storage); each item runs :func:`process_item`, which writes its output atomically and
   measures it (BS.1770 loudness, 4x true peak, frames, size, SHA-256) after writing.
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from mixai.dsp.streaming import HELPER_THREADS_ENV
 from mixai.io.atomic import output_error, remove_temporaries
 from mixai.manifest import (MANIFEST_NAME, MANIFEST_VERSION, append_record, file_digest, input_fingerprint,
                             is_audio_file, measure_output, read_manifest, redo_reason)
@@ -397,14 +399,17 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
                 bar.update(1)
                 bar.set_postfix(failed=result.failed)
 
-        saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        one_core = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                    HELPER_THREADS_ENV: "0"}
+        saved = {k: os.environ.get(k) for k in one_core}
         try:
             if todo:
                 if dask_address is not None:
                     _run_dask(todo, config, dask_address, record)
                 else:
-                    for k in saved:  # one process per core: no nested thread pools in the workers
-                        os.environ[k] = "1"
+                    # One process per core: no nested thread pools and no helper threads in the
+                    # workers, so --jobs N keeps N cores busy and never more.
+                    os.environ.update(one_core)
                     _run_local(todo, config, jobs, record)
         except KeyboardInterrupt:
             result.interrupted = True

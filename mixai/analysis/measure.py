@@ -11,7 +11,6 @@ import math
 import os
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from mixai.analysis.features import (BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract,
                                      offset_above_limit)
 from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
-from mixai.dsp.streaming import stage_pool
+from mixai.dsp.streaming import helper_pool, stage_pool
 from mixai.dsp.truepeak import TruePeakMeter
 from mixai.errors import InputError
 from mixai.io import audio as audio_io
@@ -201,12 +200,9 @@ class AnalysisAccumulator:
             dc_offset=offset_above_limit(self._channel_sums / max(self.frames, 1)))
 
 
-@lru_cache(maxsize=1)
 def _feature_pool():
     """The thread that computes features from an excerpt while the loudness pass runs."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-features")
+    return helper_pool("features")
 
 
 def analyze(path: str | os.PathLike, *, sample_rate: int | None = None,

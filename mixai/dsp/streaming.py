@@ -1,5 +1,6 @@
 """The machinery the streaming meters share: the 64-sample sub-block grid, a reducer over
-fixed-size groups of a stream, one helper thread for overlapping measurements, and numba.
+fixed-size groups of a stream, helper threads for overlapping measurements (or none, in a batch
+worker), and numba.
 
 Every meter in mixai takes audio a block at a time (a 60-minute file never sits in memory twice),
 so these pieces are used by loudness, true peak, the limiter's planning and the mastering render.
@@ -7,6 +8,8 @@ so these pieces are used by loudness, true peak, the limiter's planning and the 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Callable
 
@@ -50,14 +53,43 @@ class GroupReducer:
 
 
 
-@lru_cache(maxsize=1)
-def stage_pool():
+HELPER_THREADS_ENV = "MIXAI_HELPER_THREADS"  # "0": every helper task runs in the caller's thread
+
+
+class InlineExecutor(Executor):
+    """Runs each task at once in the calling thread and hands back its finished future: the helper
+    threads switched off, for a process that is to use one core (a batch worker)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - delivered by result(), as a thread pool would
+            future.set_exception(exc)
+        return future
+
+
+def helper_threads_enabled() -> bool:
+    """Whether mixai overlaps work on helper threads (read from ``MIXAI_HELPER_THREADS``; on unless
+    it is "0"). A single ``mixai master`` uses them to finish sooner; ``mixai batch`` turns them
+    off in its workers so that ``--jobs N`` is N cores, not N processes of two threads each."""
+    return os.environ.get(HELPER_THREADS_ENV, "1") != "0"
+
+
+@lru_cache(maxsize=None)
+def helper_pool(name: str, workers: int = 1) -> Executor:
+    """The process's helper threads called ``name`` (or an :class:`InlineExecutor` when helper
+    threads are off, decided on first use)."""
+    if not helper_threads_enabled():
+        return InlineExecutor()
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"mixai-{name}")
+
+
+def stage_pool() -> Executor:
     """One helper thread to overlap independent measurements of a block (numpy and scipy
     release the GIL), e.g. the true peak alongside the K-weighted loudness."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-stage")
+    return helper_pool("stage")
 
 
-
-__all__ = ["SUB_BLOCK", "compiled", "GroupReducer", "stage_pool"]
+__all__ = ["SUB_BLOCK", "compiled", "GroupReducer", "stage_pool", "helper_pool", "helper_threads_enabled",
+           "InlineExecutor", "HELPER_THREADS_ENV"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from mixai.dsp.design import kaiser_lowpass
 from mixai.dsp.loudness import gain_to_db
-from mixai.dsp.streaming import SUB_BLOCK
+from mixai.dsp.streaming import SUB_BLOCK, helper_pool
 
 OVERSAMPLING = 4
 FFT_FRAME = 4096  # overlap-save frame of the whole-block true-peak filter
@@ -57,11 +57,8 @@ def _meter_phases(factor: int = OVERSAMPLING, taps: int = 49, rows: int = 33) ->
 
 
 
-@lru_cache(maxsize=1)
 def _pool():
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixai-peak")
+    return helper_pool("peak", 2)  # one thread a channel
 
 
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, ContextManager
 
@@ -34,6 +33,7 @@ from mixai.errors import OutputError, ParameterError
 from mixai.io import audio as audio_io
 from mixai.io.atomic import clear_strays, write_text_atomic
 from mixai.dsp.metering import MeterCallback
+from mixai.dsp.streaming import helper_pool
 from mixai.master.final import Sink, write_on_target
 from mixai.master.options import MasterOptions
 from mixai.master.render import Render
@@ -56,9 +56,9 @@ class _Chosen:
     trust: float | None = None
 
 
-@lru_cache(maxsize=1)
-def _opener() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-predictor")
+def _opener() -> Executor:
+    """The thread that opens the predictor (an ONNX session) while the excerpt is read."""
+    return helper_pool("predictor")
 
 
 def _predict(features: Features, target, predictor, model_path, options: MasterOptions) -> _Chosen:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Iterable
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from mixai.analysis.features import ExcerptSampler, Features, dc_offset, extract
 from mixai.analysis.measure import Analysis, AnalysisAccumulator, Progress
 from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
+from mixai.dsp.streaming import helper_pool
 from mixai.errors import InputError, MixaiError
 from mixai.io import audio as audio_io
 
@@ -134,9 +134,6 @@ def full_level(analysis: Analysis) -> WorkingLevel:
     return WorkingLevel(analysis.features, analysis.integrated_lufs, analysis.dc_offset)
 
 
-@lru_cache(maxsize=1)
-def _input_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixai-input")
 
 
 def _measure_input(source: AudioSource, stop: threading.Event) -> AnalysisAccumulator:
@@ -151,7 +148,7 @@ class InputPass:
 
     def __init__(self, source: AudioSource) -> None:
         self._stop = threading.Event()
-        self._future: Future | None = _input_pool().submit(_measure_input, source, self._stop)
+        self._future: Future | None = helper_pool("input").submit(_measure_input, source, self._stop)
 
     @property
     def active(self) -> bool:
