@@ -10,11 +10,11 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: pyproject.toml setup.py mixai/dsp/_sos.c mixai/io/_flacwalk.c | $(VENV)/bin/python
+$(VENV)/.runtime: pyproject.toml setup.py mixai/dsp/_sos.c mixai/dsp/_polyphase.c mixai/io/_flacwalk.c | $(VENV)/bin/python
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.test: pyproject.toml setup.py mixai/dsp/_sos.c mixai/io/_flacwalk.c | $(VENV)/bin/python
+$(VENV)/.test: pyproject.toml setup.py mixai/dsp/_sos.c mixai/dsp/_polyphase.c mixai/io/_flacwalk.c | $(VENV)/bin/python
 	$(PIP) install -e ".[test]"
 	touch $@ $(VENV)/.runtime
 

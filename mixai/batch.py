@@ -4,7 +4,7 @@
   ``OUT_DIR/<same relative path>`` (``.wav``, or ``.flac`` for FLAC inputs). ``mix`` mode: every
   folder that directly holds audio files is one song's stems and becomes ``OUT_DIR/<folder>.wav``.
 * **Workers.** Local worker *processes* (:class:`~concurrent.futures.ProcessPoolExecutor`, spawn), one
-  core each (no helper threads, :func:`mixai.dsp.streaming.helper_threads_enabled`), or
+  core each (no helper threads, :mod:`mixai.threads`), or
   a Dask distributed cluster (``dask_address``): workers need the package and the same paths
   (shared storage); each item runs :func:`process_item`, which writes its output atomically and
   measures it (BS.1770 loudness, 4x true peak, frames, size, SHA-256) after writing.
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from mixai.dsp.streaming import HELPER_THREADS_ENV
+from mixai.threads import HELPER_THREADS_ENV
 from mixai.io.atomic import output_error, remove_temporaries
 from mixai.manifest import (MANIFEST_NAME, MANIFEST_VERSION, append_record, file_digest, input_fingerprint,
                             is_audio_file, measure_output, read_manifest, redo_reason)

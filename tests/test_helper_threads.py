@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import material
-from mixai.dsp.streaming import HELPER_THREADS_ENV, InlineExecutor
+from mixai.threads import HELPER_THREADS_ENV, InlineExecutor
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -68,10 +68,36 @@ def test_cheap_envelope_never_reads_low():
     assert np.array_equal(cheap[exact >= 0.05], exact[exact >= 0.05])
 
 
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("frames", [1, 7, 100, 5003, 441_000])
+def test_compiled_and_fft_whole_block_filters_agree(frames, channels, monkeypatch):
+    """The compiled polyphase filter (mixai.dsp.polyphase) and numpy's FFT give the same peaks,
+    lengths that are not a multiple of its eight lanes included."""
+    import shutil
+
+    from mixai.dsp import polyphase
+
+    if not polyphase.available():
+        assert shutil.which("cc") is None, "a C compiler is here but the polyphase filter was not built"
+        pytest.skip("the compiled filter was not built (no C compiler)")
+    rng = np.random.default_rng(frames + channels)
+    x = (rng.standard_normal((channels, frames)) * 0.3).astype(np.float32)
+    detector = TruePeakDetector(channels)
+    data = detector._advance(x)
+    compiled = detector._all_peaks(data)
+    monkeypatch.setattr(polyphase, "available", lambda: False)
+    fft = detector._all_peaks(data)
+    assert compiled.shape == fft.shape == (frames,)
+    np.testing.assert_allclose(compiled, fft, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("frames", [1, 100, 5000, 441_000])
 def test_fft_and_direct_true_peak_filters_agree(frames, monkeypatch):
     """The whole-block FFT filter and the per-sub-block direct one compute the same peaks."""
     import mixai.dsp.truepeak as truepeak
+    from mixai.dsp import polyphase
+
+    monkeypatch.setattr(polyphase, "available", lambda: False)  # the FFT, not the compiled filter
 
     x = (np.random.default_rng(frames).standard_normal((2, frames)) * 0.3).astype(np.float32)
     detector = TruePeakDetector(2)

@@ -18,7 +18,8 @@ import numpy as np
 from mixai.analysis.features import (BAND_EDGES_HZ, FEATURE_NAMES, ExcerptSampler, Features, extract,
                                      offset_above_limit)
 from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
-from mixai.dsp.streaming import helper_pool, stage_pool
+from mixai.dsp.streaming import stage_pool
+from mixai.threads import helper_pool
 from mixai.dsp.truepeak import TruePeakMeter
 from mixai.errors import InputError
 from mixai.io import audio as audio_io

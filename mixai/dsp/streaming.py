@@ -1,6 +1,5 @@
 """The machinery the streaming meters share: the 64-sample sub-block grid, a reducer over
-fixed-size groups of a stream, helper threads for overlapping measurements (or none, in a batch
-worker), and numba.
+fixed-size groups of a stream, the helper thread for overlapping measurements, and numba.
 
 Every meter in mixai takes audio a block at a time (a 60-minute file never sits in memory twice),
 so these pieces are used by loudness, true peak, the limiter's planning and the mastering render.
@@ -8,12 +7,13 @@ so these pieces are used by loudness, true peak, the limiter's planning and the 
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor
 from functools import lru_cache
 from typing import Callable
 
 import numpy as np
+
+from mixai.threads import helper_pool
 
 SUB_BLOCK = 64  # samples: the planning grid of the true-peak limiter and its meters
 
@@ -53,43 +53,10 @@ class GroupReducer:
 
 
 
-HELPER_THREADS_ENV = "MIXAI_HELPER_THREADS"  # "0": every helper task runs in the caller's thread
-
-
-class InlineExecutor(Executor):
-    """Runs each task at once in the calling thread and hands back its finished future: the helper
-    threads switched off, for a process that is to use one core (a batch worker)."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - delivered by result(), as a thread pool would
-            future.set_exception(exc)
-        return future
-
-
-def helper_threads_enabled() -> bool:
-    """Whether mixai overlaps work on helper threads (read from ``MIXAI_HELPER_THREADS``; on unless
-    it is "0"). A single ``mixai master`` uses them to finish sooner; ``mixai batch`` turns them
-    off in its workers so that ``--jobs N`` is N cores, not N processes of two threads each."""
-    return os.environ.get(HELPER_THREADS_ENV, "1") != "0"
-
-
-@lru_cache(maxsize=None)
-def helper_pool(name: str, workers: int = 1) -> Executor:
-    """The process's helper threads called ``name`` (or an :class:`InlineExecutor` when helper
-    threads are off, decided on first use)."""
-    if not helper_threads_enabled():
-        return InlineExecutor()
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"mixai-{name}")
-
-
 def stage_pool() -> Executor:
     """One helper thread to overlap independent measurements of a block (numpy and scipy
     release the GIL), e.g. the true peak alongside the K-weighted loudness."""
     return helper_pool("stage")
 
 
-__all__ = ["SUB_BLOCK", "compiled", "GroupReducer", "stage_pool", "helper_pool", "helper_threads_enabled",
-           "InlineExecutor", "HELPER_THREADS_ENV"]
+__all__ = ["SUB_BLOCK", "compiled", "GroupReducer", "stage_pool"]

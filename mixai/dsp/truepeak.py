@@ -13,9 +13,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from mixai.dsp import polyphase
 from mixai.dsp.design import kaiser_lowpass
 from mixai.dsp.loudness import gain_to_db
-from mixai.dsp.streaming import SUB_BLOCK, helper_pool
+from mixai.dsp.streaming import SUB_BLOCK
+from mixai.threads import helper_pool
 
 OVERSAMPLING = 4
 FFT_FRAME = 4096  # overlap-save frame of the whole-block true-peak filter
@@ -137,15 +139,18 @@ class TruePeakDetector:
     def _all_peaks(self, data: np.ndarray) -> np.ndarray:
         """Oversampled peak of every output sample of ``data`` (max over channels and phases).
 
-        Overlap-save FFT convolution: one forward transform per frame serves all three
+        Compiled direct convolution (:mod:`mixai.dsp.polyphase`) where it was built; else
+        overlap-save FFT convolution: one forward transform per frame serves all the
         between-sample phases; the on-sample phase is the (delayed) input itself. (numpy's FFT:
         scipy.fft would bring scipy.special, a seventh of a second of start-up.)
         """
-        fft = np.fft
         rows = self._rows
         n = data.shape[1] - (rows - 1)
         if n <= 0:
             return np.zeros(0, np.float32)
+        if polyphase.available():  # the same filter done directly in C, several times cheaper
+            return polyphase.peaks(data, self._between, self.delay)
+        fft = np.fft
         size = FFT_FRAME if n > FFT_FRAME else int(2 ** math.ceil(math.log2(n + rows - 1)))
         hop = size - rows + 1
         frames = -(-n // hop)

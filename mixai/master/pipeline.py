@@ -33,7 +33,7 @@ from mixai.errors import OutputError, ParameterError
 from mixai.io import audio as audio_io
 from mixai.io.atomic import clear_strays, write_text_atomic
 from mixai.dsp.metering import MeterCallback
-from mixai.dsp.streaming import helper_pool
+from mixai.threads import helper_pool
 from mixai.master.final import Sink, write_on_target
 from mixai.master.options import MasterOptions
 from mixai.master.render import Render

@@ -20,7 +20,7 @@ import numpy as np
 from mixai.analysis.features import ExcerptSampler, Features, dc_offset, extract
 from mixai.analysis.measure import Analysis, AnalysisAccumulator, Progress
 from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
-from mixai.dsp.streaming import helper_pool
+from mixai.threads import helper_pool
 from mixai.errors import InputError, MixaiError
 from mixai.io import audio as audio_io
 
