@@ -89,8 +89,11 @@ class PeakEnvelope:
         blocks = -(-self.frames // SUB_BLOCK)
         peak = np.concatenate(self._maxima)[:blocks] if self._maxima else np.zeros(0, np.float32)
         self._maxima = []
-        with np.errstate(divide="ignore"):
-            self.peak_db = 20.0 * np.log10(np.maximum(peak.astype(np.float64), 1e-9))
+        # float32 dB (a millionth of a dB): an hour's sub-blocks are 10 MB, not 20.
+        peak = np.maximum(peak.astype(np.float32), np.float32(1e-9))
+        np.log10(peak, out=peak)
+        peak *= np.float32(20.0)
+        self.peak_db = peak
         return self
 
     def close(self) -> None:
@@ -109,13 +112,23 @@ class TruePeakLimiter:
         self.log_decay = -SUB_BLOCK / max(1.0, release_ms * 1e-3 * sample_rate)
 
     def block_gains(self, envelope: PeakEnvelope, *, gain_db: float) -> np.ndarray:
-        """Linear gain (make-up gain times limiting) at the centre of every sub-block."""
-        required = np.maximum(0.0, envelope.peak_db + (gain_db - self.ceiling_db))
+        """Linear gain (make-up gain times limiting) at the centre of every sub-block, float32.
+
+        One sub-block-long array alive at a time (an hour is 2.5 million sub-blocks): the gain
+        solver calls this a few times over the whole render."""
         smooth = self.attack_blocks
+        required = envelope.peak_db.astype(np.float32)  # a copy: the envelope's own values stay
+        required += np.float32(gain_db - self.ceiling_db)
+        np.maximum(required, np.float32(0.0), out=required)
         held = running_max(required, 2 * (smooth + 1) + 1)
+        del required
         released = _release(held, self.log_decay)
-        reduction = running_mean(released, 2 * smooth + 1)
-        return np.power(10.0, (gain_db - reduction) / 20.0)
+        del held
+        gains = running_mean(released, 2 * smooth + 1).astype(np.float32, copy=False)
+        del released
+        np.subtract(np.float32(gain_db), gains, out=gains)
+        gains /= np.float32(20.0)
+        return np.power(np.float32(10.0), gains, out=gains)
 
     def gain_curves(self, envelope: PeakEnvelope, frames: int, *, gain_db: float,
                     chunk_frames: int) -> Iterator[np.ndarray]:
