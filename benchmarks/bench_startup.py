@@ -19,7 +19,11 @@ Rows:
 - Matchering 2 (``matchering.process``, a 3-minute reference of other music, 24-bit output);
 - ``mixai --help``;
 - a 60-minute file mastered (peak RSS is the point);
-- ``mixai batch`` of 8 files with 1 and with 2 worker processes (throughput ratio).
+- ``mixai batch`` of 8 files with 1 and with 2 worker processes (throughput ratio; a worker is one
+  core, so "cores" shows how busy the machine was).
+
+Each row also gives the CPU time (user + system, the child's and its workers') and the cores it
+kept busy on average (CPU time over wall time).
 
 The audio is real recorded music when ``data/recorded`` is present (its 20-second test windows, one
 after another), else the bundled example synthesiser; everything lives in a temporary folder.
@@ -120,6 +124,7 @@ mg.process(target=sys.argv[1], reference=sys.argv[2], results=[mg.pcm24(sys.argv
 class Run:
     seconds: float
     rss_mb: float
+    cpu_seconds: float = 0.0  # user + system time of the child and the workers it waited for
 
 
 def measure(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) -> Run:
@@ -133,11 +138,12 @@ def measure(argv: list[str], *, env: dict | None = None, cwd: Path | None = None
     proc.stderr.close()
     if proc.returncode != 0:
         raise SystemExit(f"benchmark child failed ({proc.returncode}): {' '.join(argv)}\n{err}")
-    return Run(seconds, usage.ru_maxrss / 1024.0)
+    return Run(seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime)
 
 
 def median(runs: list[Run]) -> Run:
-    return Run(statistics.median(r.seconds for r in runs), max(r.rss_mb for r in runs))
+    return Run(statistics.median(r.seconds for r in runs), max(r.rss_mb for r in runs),
+               statistics.median(r.cpu_seconds for r in runs))
 
 
 def load_average() -> str:
@@ -236,11 +242,13 @@ def main() -> None:
     match = rows.get("Matchering 2")
     print(f"mixai start-up benchmark: {args.minutes:g}-minute stereo 44.1 kHz track, predictor {args.predictor}, "
           f"whole process, median of {args.runs} runs; load average {load_before} before, {load_after} after")
-    print(f"{'':44}{'wall s':>8}{'x floor':>9}{'Matchering/x':>14}{'peak RSS MB':>13}{'RSS x floor':>13}")
+    print(f"{'':44}{'wall s':>8}{'x floor':>9}{'Matchering/x':>14}{'peak RSS MB':>13}{'RSS x floor':>13}"
+          f"{'CPU s':>8}{'cores':>7}")
     for name, run in rows.items():
         vs_match = f"{match.seconds / run.seconds:13.1f}x" if match else f"{'-':>14}"
         print(f"{name:44}{run.seconds:8.2f}{run.seconds / floor.seconds:9.2f}{vs_match}"
-              f"{run.rss_mb:13.0f}{run.rss_mb / floor.rss_mb:13.2f}")
+              f"{run.rss_mb:13.0f}{run.rss_mb / floor.rss_mb:13.2f}"
+              f"{run.cpu_seconds:8.2f}{run.cpu_seconds / run.seconds:7.2f}")
 
     warm, cold, helped = rows["mixai master (warm)"], rows["mixai master (cold: first run)"], rows["mixai --help"]
     checks = [(f"warm master <= 2x floor ({warm.seconds / floor.seconds:.2f}x)", warm.seconds <= 2 * floor.seconds),
