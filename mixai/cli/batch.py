@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--mode", choices=("master", "mix"), default="master",
                    help="master every audio file, or mix every folder of stems (default master)")
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
-                   help="worker processes (default: the number of CPU cores)")
+                   help="worker processes, one core each (default: the number of CPU cores)")
     p.add_argument("--force", action="store_true", help="redo items that are already done")
     p.add_argument("--report", action="store_true",
                    help="a visual report (HTML) beside each output (NAME.report.html) and an index page "

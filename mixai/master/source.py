@@ -20,9 +20,9 @@ import numpy as np
 from mixai.analysis.features import ExcerptSampler, Features, dc_offset, extract
 from mixai.analysis.measure import Analysis, AnalysisAccumulator, Progress
 from mixai.dsp.loudness import SILENCE_LUFS, LoudnessMeter
-from mixai.threads import helper_pool
 from mixai.errors import InputError, MixaiError
 from mixai.io import audio as audio_io
+from mixai.threads import helper_pool
 
 
 class AudioSource:
@@ -134,8 +134,6 @@ def full_level(analysis: Analysis) -> WorkingLevel:
     return WorkingLevel(analysis.features, analysis.integrated_lufs, analysis.dc_offset)
 
 
-
-
 def _measure_input(source: AudioSource, stop: threading.Event) -> AnalysisAccumulator:
     return _feed(AnalysisAccumulator(source.sample_rate, source.channels, source.frames, source.block_frames,
                                      keep_excerpt=False), source, stop=stop)
@@ -143,8 +141,8 @@ def _measure_input(source: AudioSource, stop: threading.Event) -> AnalysisAccumu
 
 class InputPass:
     """Loudness and peaks of the whole input, measured on a thread of its own while the render
-    runs (without features: the master takes those from the excerpt and hands them to
-    :meth:`analysis`)."""
+    runs, or at once, before it, where :mod:`mixai.threads` has helper threads off. Without
+    features: the master takes those from the excerpt and hands them to :meth:`analysis`."""
 
     def __init__(self, source: AudioSource) -> None:
         self._stop = threading.Event()
