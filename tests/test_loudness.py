@@ -91,6 +91,25 @@ def test_compiled_and_fft_whole_block_filters_agree(frames, channels, monkeypatc
     np.testing.assert_allclose(compiled, fft, rtol=1e-5, atol=1e-6)
 
 
+def test_compiled_filter_groups_phases_by_their_taps():
+    """Phases with different nonzero spans (and one all zero), more than one call's worth of them,
+    and an on-sample position no group reaches: the same as the sum written out in numpy."""
+    from mixai.dsp import polyphase
+
+    if not polyphase.available():
+        pytest.skip("the compiled filter was not built (no C compiler)")
+    rng = np.random.default_rng(3)
+    rows, n = 9, 1001
+    phases = np.zeros((rows, 11), np.float32)
+    phases[0:3, :5] = rng.standard_normal((3, 5))   # one span
+    phases[2:6, 5:10] = rng.standard_normal((4, 5))  # another; column 10 stays all zero
+    data = rng.standard_normal((2, n + rows - 1)).astype(np.float32)
+    delay = 8  # beyond both spans: the on-sample value is taken apart
+    windows = np.lib.stride_tricks.sliding_window_view(data, rows, axis=1)[:, :n]  # (2, n, rows)
+    expected = np.maximum(np.abs(windows @ phases).max(axis=(0, 2)), np.abs(data[:, delay:delay + n]).max(axis=0))
+    np.testing.assert_allclose(polyphase.peaks(data, phases, delay), expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("frames", [1, 100, 5000, 441_000])
 def test_fft_and_direct_true_peak_filters_agree(frames, monkeypatch):
     """The whole-block FFT filter and the per-sub-block direct one compute the same peaks."""

@@ -1,8 +1,10 @@
 /* The 4x oversampled true-peak filter of mixai, compiled when the package is built.
  *
- * For (channels, n + rows - 1) row-major float32 input x and the (rows, count) row-major float32
- * between-sample phases B of the interpolators, the peak of every output sample t:
+ * For float32 input x (channels rows, `stride` floats apart, each at least n + rows - 1 long) and the
+ * (rows, count) row-major float32 between-sample phases B of an interpolator, raise every out[t] to
  *     max over channels c of  max(|x[c, t + delay]|, max over phases j of |sum_k x[c, t + k] B[k, j]|)
+ * (no on-sample term when delay < 0). The caller starts out at zero and calls once per group of
+ * phases that share their nonzero taps, so a short filter never runs over a long one's zeros.
  * which mixai.dsp.truepeak otherwise computes with numpy's FFT (overlap-save). Done directly, a
  * eight outputs at a time with every phase's sum in a register while the taps go by (GCC's
  * vector extension); target_clones adds an AVX2/FMA version chosen at load time where the CPU
@@ -57,29 +59,26 @@ INLINE lanes maximum(lanes a, lanes b)
             for (j = 0; j < COUNT; j++)                                             \
                 acc[j] += v * phases[COUNT * k + j];                                \
         }                                                                           \
-        peak = absolute(load(base + delay));                                        \
+        peak = delay >= 0 ? absolute(load(base + delay)) : (lanes){0};              \
         for (j = 0; j < COUNT; j++)                                                 \
             peak = maximum(peak, absolute(acc[j]));                                 \
     } while (0)
 
 CLONES
-int polyphase_peaks(const float *x, long channels, long n, const float *phases, long rows, long count,
-                    long delay, float *out)
+int polyphase_peaks(const float *x, long channels, long stride, long n, const float *phases, long rows,
+                    long count, long delay, float *out)
 {
-    long width = n + rows - 1;
     long whole = n - n % LANES;
     long t, j, k, c;
-    if (count < 1 || count > MAX_PHASES)
+    if (count < 1 || count > MAX_PHASES || delay >= rows)
         return -1;
-    for (t = 0; t < n; t++)
-        out[t] = 0.0f;
     for (c = 0; c < channels; c++) {
-        const float *xc = x + c * width;
+        const float *xc = x + c * stride;
         for (t = 0; t < whole; t += LANES) {
             const float *base = xc + t;
             lanes peak;
-            if (count == 6)
-                KERNEL(6); /* mixai's two interpolators, three between-sample phases each */
+            if (count == 3)
+                KERNEL(3); /* an interpolator's three between-sample phases */
             else
                 KERNEL(count);
             lanes old = load(out + t);
@@ -88,7 +87,7 @@ int polyphase_peaks(const float *x, long channels, long n, const float *phases, 
         }
         for (t = whole; t < n; t++) { /* the last few outputs, one at a time */
             const float *base = xc + t;
-            float p = fabsf(base[delay]);
+            float p = delay >= 0 ? fabsf(base[delay]) : 0.0f;
             for (j = 0; j < count; j++) {
                 float a = 0.0f;
                 for (k = 0; k < rows; k++)

@@ -19,7 +19,7 @@ from numpy.ctypeslib import ndpointer
 
 from mixai.io.native import load_library
 
-MAX_PHASES = 8  # as in _polyphase.c
+MAX_PHASES = 8  # phases in one call, as in _polyphase.c
 _F32 = ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
 
 
@@ -27,8 +27,8 @@ _F32 = ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
 def _library() -> ctypes.CDLL | None:
     lib = load_library(Path(__file__).resolve().parent, "_polyphase")
     if lib is not None:
-        lib.polyphase_peaks.argtypes = [_F32, ctypes.c_long, ctypes.c_long, _F32, ctypes.c_long, ctypes.c_long,
-                                        ctypes.c_long, _F32]
+        lib.polyphase_peaks.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_long, _F32,
+                                        ctypes.c_long, ctypes.c_long, ctypes.c_long, _F32]
         lib.polyphase_peaks.restype = ctypes.c_int
     return lib
 
@@ -38,21 +38,48 @@ def available() -> bool:
     return _library() is not None
 
 
+@lru_cache(maxsize=8)
+def _groups(phases: bytes, rows: int, count: int) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """The phases grouped by the span of rows where their taps are nonzero: (first row, rows, taps)."""
+    table = np.frombuffer(phases, np.float32).reshape(rows, count)
+    spans: dict[tuple[int, int], list[int]] = {}
+    for column in range(count):
+        nonzero = np.flatnonzero(table[:, column])
+        if nonzero.size:  # an all-zero phase gives 0, never above the on-sample value
+            spans.setdefault((int(nonzero[0]), int(nonzero[-1]) + 1), []).append(column)
+    groups = []
+    for (first, stop), columns in spans.items():
+        for start in range(0, len(columns), MAX_PHASES):
+            chosen = columns[start:start + MAX_PHASES]
+            groups.append((first, stop - first, np.ascontiguousarray(table[first:stop, chosen])))
+    return tuple(groups)
+
+
 def peaks(data: np.ndarray, phases: np.ndarray, delay: int) -> np.ndarray:
     """Per output sample ``t`` of ``data`` (channels, n + rows - 1): the largest over channels of
     ``|data[c, t + delay]|`` and of every phase's ``|sum_k data[c, t + k] * phases[k, j]|``.
 
-    ``phases`` is (rows, count), at most :data:`MAX_PHASES` columns."""
+    ``phases`` is (rows, count); phases are filtered a group at a time, over their nonzero taps only."""
     data = np.ascontiguousarray(np.atleast_2d(data), dtype=np.float32)
     phases = np.ascontiguousarray(phases, dtype=np.float32)
     rows, count = phases.shape
-    n = data.shape[1] - (rows - 1)
+    channels, width = data.shape
+    n = width - (rows - 1)
     if n <= 0:
         return np.zeros(0, np.float32)
-    if not 0 <= delay < rows or not 1 <= count <= MAX_PHASES:
-        raise ValueError(f"delay {delay} must lie in [0, {rows}) and phases have 1 to {MAX_PHASES} columns")
-    out = np.empty(n, np.float32)
-    _library().polyphase_peaks(data, data.shape[0], n, phases, rows, count, delay, out)
+    if not 0 <= delay < rows:
+        raise ValueError(f"delay {delay} must lie in [0, {rows})")
+    out = np.zeros(n, np.float32)
+    on_sample_done = False
+    lib = _library()
+    for first, span, taps in _groups(phases.tobytes(), rows, count):
+        # The on-sample value rides along with the first group whose taps reach over it.
+        on_sample = delay - first if not on_sample_done and 0 <= delay - first < span else -1
+        on_sample_done = on_sample_done or on_sample >= 0
+        lib.polyphase_peaks(data.ctypes.data + first * data.itemsize, channels, width, n, taps, span,
+                            taps.shape[1], on_sample, out)
+    if not on_sample_done:
+        np.maximum(out, np.abs(data[:, delay:delay + n]).max(axis=0), out=out)
     return out
 
 
