@@ -5,11 +5,11 @@
  *     max over channels c of  max(|x[c, t + delay]|, max over phases j of |sum_k x[c, t + k] B[k, j]|)
  * (no on-sample term when delay < 0). The caller starts out at zero and calls once per group of
  * phases that share their nonzero taps, so a short filter never runs over a long one's zeros.
- * which mixai.dsp.truepeak otherwise computes with numpy's FFT (overlap-save). Done directly, a
- * eight outputs at a time with every phase's sum in a register while the taps go by (GCC's
- * vector extension); target_clones adds an AVX2/FMA version chosen at load time where the CPU
- * has it.
- * mixai.dsp.polyphase loads this library with ctypes and falls back to the FFT where it was not built.
+ *
+ * mixai.dsp.truepeak otherwise computes this with numpy's FFT (overlap-save). Here it is done
+ * directly, eight outputs at a time, every phase's sum in a register while the taps go by (GCC's
+ * vector extension); target_clones adds an AVX2/FMA version chosen at load time where the CPU has
+ * it. mixai.dsp.polyphase loads this library with ctypes.
  */
 
 #include <math.h>

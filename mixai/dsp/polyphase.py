@@ -2,8 +2,8 @@
 
 Every 4x oversampled peak of a whole block goes through one FIR per between-sample phase; with
 numpy that is an FFT convolution (three quarters of a second a 3-minute stereo track, the largest
-single cost of a master, paid for the input, the render and the output). Done directly in C, a
-tile of outputs at a time, it is several times cheaper. Built by setup.py beside the meters' other
+single cost of a master, paid for the input, the render and the output). Done directly in C,
+eight outputs a vector and only over each phase's nonzero taps, it is several times cheaper. Built by setup.py beside the meters' other
 loops (plain C, loaded with ctypes, the GIL released while it runs); where it was not built
 :func:`available` is False and :mod:`mixai.dsp.truepeak` keeps its FFT.
 """

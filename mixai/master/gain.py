@@ -29,12 +29,15 @@ def estimate_limited_lufs(render: Render, limiter: TruePeakLimiter, gain_db: flo
     np.cumsum(cumulative, out=cumulative)  # energy up to the end of each sub-block, in place
     # The energy up to each step boundary: whole sub-blocks, plus the share of the one it cuts.
     steps = np.arange(render.frames // step + 1) * step
-    index = np.minimum(steps // SUB_BLOCK, size - 1) if size else np.zeros(0, np.int64)
-    start = index * SUB_BLOCK
-    length = np.minimum(start + SUB_BLOCK, render.frames) - start
-    before = np.where(index > 0, cumulative[np.maximum(index - 1, 0)], 0.0) if size else np.zeros(0)
-    within = (cumulative[index] - before) if size else np.zeros(0)
-    at_steps = before + within * np.clip((steps - start) / np.maximum(length, 1), 0.0, 1.0)
+    if size:
+        index = np.minimum(steps // SUB_BLOCK, size - 1)
+        start = index * SUB_BLOCK
+        length = np.minimum(start + SUB_BLOCK, render.frames) - start
+        before = np.where(index > 0, cumulative[np.maximum(index - 1, 0)], 0.0)
+        share = np.clip((steps - start) / np.maximum(length, 1), 0.0, 1.0)
+        at_steps = before + (cumulative[index] - before) * share
+    else:  # nothing rendered: no energy anywhere
+        at_steps = np.zeros(steps.size)
     meter = LoudnessMeter(render.sample_rate, 1)
     meter.add_step_energies(np.diff(at_steps) / step)
     return meter.integrated_lufs()
