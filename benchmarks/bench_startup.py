@@ -1,6 +1,7 @@
 """Whole-process start-up and memory of ``mixai master``, against the floor and Matchering, in one run.
 
-    python benchmarks/bench_startup.py [--runs 3] [--long-minutes 60] [--batch-minutes 1] [--predictor auto]
+    python benchmarks/bench_startup.py [--runs 3] [--long-minutes 60] [--batch-minutes 1] [--batch-runs 5]
+                                      [--predictor auto]
 
 Every row is a fresh child process timed from spawn to exit (imports, model load, reading, writing:
 what a user waits for), the median of ``--runs``; peak RSS is the child's own ``ru_maxrss`` from
@@ -12,6 +13,8 @@ Rows:
   apply to it (the same plugins and parameters, from ``mixai suggest``, with the gain into the
   chain's working level) and writes a 24-bit WAV: the least any master of this track can cost;
 - ``mixai master`` warm: the installed command, its caches as a previous run left them;
+- the same with ``MIXAI_ALLOCATOR=system``: glibc's default allocator settings instead of
+  :mod:`mixai.allocator`'s (the baseline for what keeping freed buffers buys);
 - ``mixai master`` cold: the first run after a fresh install, simulated as a copy of the mixai
   package with no ``__pycache__`` (every module byte-compiled again) and an empty
   ``NUMBA_CACHE_DIR`` for each run (so every numba function that runs, mixai's or librosa's, is
@@ -20,7 +23,8 @@ Rows:
 - ``mixai --help``;
 - a 60-minute file mastered (peak RSS is the point);
 - ``mixai batch`` of 8 files with 1 and with 2 worker processes (throughput ratio; a worker is one
-  core, so "cores" shows how busy the machine was).
+  core, so "cores" shows how busy the machine was), and with 2 under glibc's default allocator;
+  the median of ``--batch-runs``, the three kinds interleaved.
 
 Each row also gives the CPU time (user + system, the child's and its workers') and the cores it
 kept busy on average (CPU time over wall time).
@@ -43,6 +47,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from mixai.allocator import ALLOCATOR_ENV  # a name only: the parent imports nothing heavy
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -167,6 +173,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--long-minutes", type=float, default=60.0, help="0 skips the long file")
     parser.add_argument("--batch-minutes", type=float, default=1.0, help="length of each of the 8 batch files")
+    parser.add_argument("--batch-runs", type=int, default=5, help="runs of each batch row (median)")
     parser.add_argument("--predictor", default="auto")
     parser.add_argument("--skip-matchering", action="store_true")
     args = parser.parse_args()
@@ -193,10 +200,11 @@ def main() -> None:
         measure(floor_cmd)
 
         rows: dict[str, Run] = {}
-        floors, warms, colds, helps, matches = [], [], [], [], []
+        floors, warms, warms_system, colds, helps, matches = [], [], [], [], [], []
         for i in range(args.runs):  # interleaved, so a burst of load hits every row alike
             floors.append(measure(floor_cmd))
             warms.append(measure(master))
+            warms_system.append(measure(master, env={**os.environ, ALLOCATOR_ENV: "system"}))
             cmd, env = fresh_install(tmp, i)
             colds.append(measure([*cmd, *master[3:]], env=env, cwd=tmp))
             helps.append(measure([*MIXAI, "--help"]))
@@ -205,6 +213,7 @@ def main() -> None:
                                         str(tmp / "matchering.wav")]))
         rows["floor: soundfile read + chain + write"] = median(floors)
         rows["mixai master (warm)"] = median(warms)
+        rows["mixai master (warm, glibc's default allocator)"] = median(warms_system)
         rows["mixai master (cold: first run)"] = median(colds)
         if matches:
             rows["Matchering 2"] = median(matches)
@@ -216,14 +225,19 @@ def main() -> None:
             for k in range(8):
                 subprocess.run([PYTHON, "-c", MAKE_AUDIO, str(ROOT), str(batch_in / f"t{k}.wav"),
                                 str(args.batch_minutes), str(k % 3)], check=True)
-            for jobs in (1, 2):
-                runs = []
-                for i in range(args.runs):
-                    out = tmp / f"batch_out_{jobs}_{i}"
-                    runs.append(measure([*MIXAI, "batch", str(batch_in), "-o", str(out), "-j", str(jobs), "-q",
-                                         "--predictor", args.predictor]))
+            batch_cmd = [*MIXAI, "batch", str(batch_in), "-q", "--predictor", args.predictor]
+            variants = {1: ({}, "1 worker"), 2: ({}, "2 workers"),
+                        "2-system": ({ALLOCATOR_ENV: "system"}, "2 workers, glibc's default allocator")}
+            batch_all: dict = {key: [] for key in variants}
+            for i in range(args.batch_runs):  # interleaved like the rows above
+                for key, (extra_env, _) in variants.items():
+                    out = tmp / f"batch_out_{i}"
+                    jobs = 1 if key == 1 else 2
+                    batch_all[key].append(measure([*batch_cmd, "-o", str(out), "-j", str(jobs)],
+                                                  env={**os.environ, **extra_env}))
                     shutil.rmtree(out)
-                batch_runs[jobs] = rows[f"mixai batch, 8 x {args.batch_minutes:g} min, {jobs} worker(s)"] = median(runs)
+            for key, (_, label) in variants.items():
+                batch_runs[key] = rows[f"mixai batch, 8 x {args.batch_minutes:g} min, {label}"] = median(batch_all[key])
             shutil.rmtree(batch_in)
 
         if args.long_minutes > 0:

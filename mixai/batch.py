@@ -31,15 +31,20 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from mixai.allocator import keep_freed_memory
 from mixai.threads import HELPER_THREADS_ENV
 from mixai.io.atomic import output_error, remove_temporaries
 from mixai.manifest import (MANIFEST_NAME, MANIFEST_VERSION, append_record, file_digest, input_fingerprint,
                             is_audio_file, measure_output, read_manifest, redo_reason)
 from mixai.errors import InputError, MixaiError, OutputError, ParameterError
 from mixai.master.options import MasterOptions
+
+if TYPE_CHECKING:
+    from mixai.predict.target import Predictor
 
 LOCK_NAME = ".mixai-batch.lock"
 MODES = ("master", "mix")
@@ -173,7 +178,7 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
             raise output_error(Path(item.output).parent, exc, "create") from None
         if item.mode == "master":
             from mixai.master.pipeline import master_file
-            report = master_file(item.input, item.output, predictor=config.predictor,
+            report = master_file(item.input, item.output, predictor=worker_predictor(config),
                                  model_path=config.model_path, target=config.target, options=options,
                                  report_html=report_html)
             record["predictor"] = report.predictor
@@ -196,6 +201,19 @@ def process_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
         record.update(status="error", error=f"{type(exc).__name__}: {exc}")
     record["seconds"] = round(time.perf_counter() - t0, 3)
     return record
+
+
+@lru_cache(maxsize=4)
+def _open_predictor(name: str, model_path: str | None) -> Predictor:
+    from mixai.predict import get_predictor
+
+    return get_predictor(name, model_path=model_path)
+
+
+def worker_predictor(config: BatchConfig) -> Predictor:
+    """The mastering predictor of ``config``, opened once per worker process (an ONNX session takes
+    longer to open than a short item takes to predict) and shared by its items."""
+    return _open_predictor(config.predictor, config.model_path)
 
 
 def report_path(output: str) -> str:
@@ -264,11 +282,22 @@ class _Lock:
 Recorder = Callable[[dict], None]
 
 
-def _worker_init() -> None:
+def _worker_init(config: BatchConfig) -> None:
+    """Set up a local worker process before its first item: signals, the allocator, and the
+    pipeline imported and the predictor opened while the coordinator is still handing out work."""
     import signal
     # Ctrl-C goes to the coordinator, which cancels and stops the workers itself; a worker that is
     # terminated mid-item leaves only its temporary file (removed on the next run).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_freed_memory()
+    if config.mode == "master":
+        import mixai.master.pipeline  # noqa: F401 - imported now rather than inside the first item
+        try:
+            worker_predictor(config)
+        except MixaiError:
+            pass  # a model that cannot be opened is reported by every item, as without the warm-up
+    else:
+        import mixai.mix  # noqa: F401
 
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:
@@ -295,7 +324,7 @@ def _run_local(items: list[BatchItem], config: BatchConfig, jobs: int, record: R
         retry: list[BatchItem] = []
         broken: list[BatchItem] = []
         pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(pending))), mp_context=ctx,
-                                   initializer=_worker_init)
+                                   initializer=_worker_init, initargs=(config,))
         try:
             futures = {pool.submit(process_item, item, config): item for item in pending}
             for item in pending:
@@ -436,4 +465,4 @@ def iter_records(manifest: str | os.PathLike) -> Iterable[dict]:
 
 __all__ = ["BatchItem", "BatchConfig", "BatchResult", "find_items", "process_item", "run_batch",
            "read_manifest", "append_record", "is_complete", "redo_reason", "input_fingerprint", "measure_output",
-           "file_digest", "MANIFEST_NAME", "report_path", "write_index"]
+           "file_digest", "MANIFEST_NAME", "report_path", "write_index", "worker_predictor"]

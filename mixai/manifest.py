@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mixai.io.atomic import output_error
-from mixai.io.audio import READ_SUFFIXES
+from mixai.io.formats import READ_SUFFIXES
 
 MANIFEST_NAME = "manifest.jsonl"
 MANIFEST_VERSION = 1

@@ -19,6 +19,7 @@ import time
 import traceback
 from typing import Any
 
+from mixai.allocator import keep_freed_memory
 from plugin_bridge.job import JobCancelled
 
 WORKER_NICENESS = 5
@@ -70,6 +71,7 @@ def worker_main(conn: Any, cancel_value: Any, roots: tuple[str, ...], warm: bool
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
+    keep_freed_memory()
     if warm:
         try:
             warm_up()

@@ -42,6 +42,12 @@ def test_cli_parser_imports_nothing_heavy(tmp_path):
     assert _loaded(modules, (*HEAVY, "numba", "onnxruntime", "pedalboard", "soundfile", "scipy")) == []
 
 
+def test_batch_coordinator_imports_no_audio_library(tmp_path):
+    """The coordinator only lists files and hands them out: its workers import the audio stack."""
+    modules = _modules_after("import mixai.batch, mixai.cli.batch", tmp_path)
+    assert _loaded(modules, (*HEAVY, "numpy", "soundfile", "onnxruntime", "pedalboard", "scipy")) == []
+
+
 def test_master_path_imports_neither_librosa_nor_scipy_signal(tmp_path):
     """A whole master (analysis, ONNX prediction, render, limiter, final pass) runs without
     librosa, scipy.signal, scipy.ndimage, scipy.special or pyloudnorm."""

@@ -41,8 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    from mixai.allocator import keep_freed_memory
     from mixai.errors import MixaiError
 
+    keep_freed_memory()  # this process is mixai's: its audio buffers are reused, not re-faulted
     try:
         return COMMANDS[args.command](args)
     except MixaiError as exc:

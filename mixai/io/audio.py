@@ -15,11 +15,10 @@ from typing import Iterator
 import numpy as np
 
 from mixai.errors import InputError, OutputError, ParameterError
+from mixai.io.formats import READ_SUFFIXES, WRITE_SUFFIXES
 from mixai.io.atomic import commit, discard_temporary, output_error, temporary_path
 from mixai.io.integrity import Damage, check as check_integrity
 
-READ_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
-WRITE_SUFFIXES = (".wav", ".flac")
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 192000
 BIT_DEPTHS = (16, 24, 32)  # 32 means 32-bit float (WAV only)

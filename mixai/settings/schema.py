@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Iterator, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from mixai.errors import ParameterError
+
+if TYPE_CHECKING:  # numpy is imported where vectors are made: the command line's start needs none
+    import numpy as np
 
 SCHEMA_VERSION = 1
 T = TypeVar("T")
@@ -40,7 +42,7 @@ class Validated:
             value = getattr(self, f.name)
             if "range" not in f.metadata:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ParameterError(
                     f"{type(self).__name__}.{f.name} must be a number, got {value!r}")
             value = float(value)
@@ -219,12 +221,16 @@ class Settings:
     # --- the network's [0, 1] space ----------------------------------------------------------
     def to_vector(self) -> np.ndarray:
         """The predicted sections as a float32 vector in [0, 1], in :data:`PARAMETER_NAMES` order."""
+        import numpy as np  # here, not at the top: reading settings needs no numpy
+
         values = [_get_path(self, spec.name) for spec in PARAMETERS]
         return np.array([spec.to_unit(v) for spec, v in zip(PARAMETERS, values)], dtype=np.float32)
 
     @classmethod
     def from_vector(cls, vector: np.ndarray, *, output: Output | None = None) -> "Settings":
         """Inverse of :meth:`to_vector`; values are clipped into [0, 1] first."""
+        import numpy as np
+
         vector = np.asarray(vector, dtype=np.float64).reshape(-1)
         if vector.shape[0] != len(PARAMETERS):
             raise ParameterError(
