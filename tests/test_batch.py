@@ -213,7 +213,9 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     """SIGINT to the whole process group (what Ctrl-C in a terminal does): exit 130, no temporary
     or partial file left, and the manifest holds only complete items."""
     src, out = tmp_path / "in", tmp_path / "out"
-    _make_tracks(src, 8, seconds=4.0)
+    # Enough work that the batch is still running when the signal comes: workers that start warm
+    # finish a 4-second item in a fraction of a second.
+    _make_tracks(src, 24, seconds=6.0)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "mixai", "batch", str(src), "-o", str(out), "-j", "2",
                              "--predictor", "dsp", "-q"],
@@ -223,8 +225,8 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
         if (out / MANIFEST_NAME).exists() and _manifest_lines(out):
             break
         time.sleep(0.05)
+    time.sleep(0.1)
     assert proc.poll() is None, "batch finished before it could be interrupted"
-    time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGINT)
     try:
         rc = proc.wait(timeout=60)
@@ -239,7 +241,7 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     finals = {p.relative_to(out).as_posix(): p for p in out.rglob("*.wav")}
     assert ok <= set(finals)
     for p in finals.values():   # an item can finish between the signal and its manifest line
-        assert load(p)[0].shape[1] == 4 * SR
+        assert load(p)[0].shape[1] == 6 * SR
 
 
 def test_items_and_output_names(tmp_path):
