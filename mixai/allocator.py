@@ -10,6 +10,15 @@ the heap, and up to :data:`TRIM_THRESHOLD` of free heap is kept rather than trim
 alive at the peak are the same, so peak memory stays about the same; the memory is just not
 handed back between blocks.
 
+A worker process that mixai starts itself (a batch or bridge worker) gets the same two settings as
+glibc tunables in its environment instead (:func:`worker_environment`), with one more: heap memory
+marked for transparent huge pages (``glibc.malloc.hugetlb=1``), so a fresh worker faults its
+working set in with a few hundred faults rather than tens of thousands. Page faults are dear on a
+virtual machine and two processes faulting at once slow each other down: on a 2-core VM this took
+the batch of 8 one-minute files with 2 workers from about 2.4 s to 1.95 s. It only takes effect
+where the kernel's transparent huge pages are ``madvise`` or ``always``; tunables are read once, at
+start-up, which is why the running command itself keeps the ``mallopt`` calls.
+
 Only glibc has these settings; elsewhere (macOS, musl) :func:`keep_freed_memory` does nothing.
 Allocator settings a user gave glibc themselves (``GLIBC_TUNABLES``, ``MALLOC_*`` variables) are
 left alone, and ``MIXAI_ALLOCATOR=system`` leaves the defaults (for comparing against them).
@@ -18,18 +27,32 @@ left alone, and ``MIXAI_ALLOCATOR=system`` leaves the defaults (for comparing ag
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 ALLOCATOR_ENV = "MIXAI_ALLOCATOR"  # "system": glibc's own settings, untouched
 MMAP_THRESHOLD = 32 << 20   # bytes; larger allocations are still mapped (and unmapped) one by one
 TRIM_THRESHOLD = 256 << 20  # bytes of free heap kept before the heap's top is given back
 
+WORKER_TUNABLES = (f"glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold={MMAP_THRESHOLD}"
+                   f":glibc.malloc.trim_threshold={TRIM_THRESHOLD}")
+
 _M_TRIM_THRESHOLD = -1  # mallopt parameter numbers, from glibc's <malloc.h>
 _M_MMAP_THRESHOLD = -3
 
 
+def _is_glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")  # only glibc answers
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
 def _user_tuned() -> bool:
     tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if tunables == WORKER_TUNABLES:
+        return False  # mixai's own, given to a worker it started
     return "glibc.malloc." in tunables or any(name.startswith("MALLOC_") for name in os.environ)
 
 
@@ -40,14 +63,10 @@ def keep_freed_memory() -> bool:
     Call it at the start of a process that masters audio (the ``mixai`` command, a batch or bridge
     worker), not from library code: it changes the whole process's allocator.
     """
-    if os.environ.get(ALLOCATOR_ENV) == "system" or _user_tuned():
+    if os.environ.get(ALLOCATOR_ENV) == "system" or _user_tuned() or not _is_glibc():
         return False
-    try:
-        libc_version = os.confstr("CS_GNU_LIBC_VERSION") or ""  # only glibc answers this
-    except (ValueError, OSError, AttributeError):
-        return False
-    if not libc_version.startswith("glibc"):
-        return False
+    if os.environ.get("GLIBC_TUNABLES") == WORKER_TUNABLES:
+        return True  # in force since this process started
     import ctypes
 
     try:
@@ -60,4 +79,25 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-__all__ = ["ALLOCATOR_ENV", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "keep_freed_memory"]
+@contextmanager
+def worker_environment() -> Iterator[None]:
+    """While inside, processes started by exec (``spawn``, a new ``forkserver``) get
+    :data:`WORKER_TUNABLES`; this process's own environment is restored afterwards. Nothing changes
+    off glibc, under ``MIXAI_ALLOCATOR=system`` or when the user set allocator variables of their own
+    (the workers inherit those as they are)."""
+    if os.environ.get(ALLOCATOR_ENV) == "system" or _user_tuned() or not _is_glibc():
+        yield
+        return
+    saved = os.environ.get("GLIBC_TUNABLES")
+    os.environ["GLIBC_TUNABLES"] = WORKER_TUNABLES
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("GLIBC_TUNABLES", None)
+        else:
+            os.environ["GLIBC_TUNABLES"] = saved
+
+
+__all__ = ["ALLOCATOR_ENV", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "WORKER_TUNABLES", "keep_freed_memory",
+           "worker_environment"]

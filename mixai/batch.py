@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from mixai.allocator import keep_freed_memory
+from mixai.allocator import keep_freed_memory, worker_environment
 from mixai.threads import HELPER_THREADS_ENV
 from mixai.io.atomic import output_error, remove_temporaries
 from mixai.manifest import (MANIFEST_NAME, MANIFEST_VERSION, append_record, file_digest, input_fingerprint,
@@ -438,8 +438,11 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
                 else:
                     # One process per core: no nested thread pools and no helper threads in the
                     # workers, so --jobs N keeps N cores busy and never more.
+                    # The workers' allocator settings go in as tunables, huge pages included
+                    # (mixai.allocator): faults in one worker slow the other down.
                     os.environ.update(one_core)
-                    _run_local(todo, config, jobs, record)
+                    with worker_environment():
+                        _run_local(todo, config, jobs, record)
         except KeyboardInterrupt:
             result.interrupted = True
             if dask_address is None:  # local workers are stopped by now: drop their temporaries

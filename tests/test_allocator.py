@@ -73,3 +73,33 @@ def test_the_command_line_applies_it_before_any_command(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "1"
+
+
+@pytest.mark.skipif(not GLIBC, reason="the settings exist only in glibc")
+def test_workers_get_the_settings_as_tunables_and_the_parent_keeps_its_environment(monkeypatch):
+    from mixai.allocator import WORKER_TUNABLES, worker_environment
+
+    for k in [k for k in os.environ if k == ALLOCATOR_ENV or k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"]:
+        monkeypatch.delenv(k)
+    with worker_environment():
+        assert os.environ["GLIBC_TUNABLES"] == WORKER_TUNABLES
+        r = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=False)
+    assert "GLIBC_TUNABLES" not in os.environ
+    assert r.returncode == 0, r.stderr
+    worker = json.loads(r.stdout.strip().splitlines()[-1])
+    default = _probe(**{ALLOCATOR_ENV: "system"})
+    # In force from start-up (no mallopt needed), and freed blocks are reused as with mallopt.
+    assert worker["applied"] is True
+    assert worker["faults"] < default["faults"] / 20
+
+
+@pytest.mark.parametrize("env", [{ALLOCATOR_ENV: "system"}, {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}])
+def test_worker_environment_leaves_a_users_choice_alone(env, monkeypatch):
+    from mixai.allocator import worker_environment
+
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with worker_environment():
+        assert os.environ.get("GLIBC_TUNABLES") == env.get("GLIBC_TUNABLES")
+    assert os.environ.get("GLIBC_TUNABLES") == env.get("GLIBC_TUNABLES")
