@@ -56,6 +56,11 @@ def _user_tuned() -> bool:
     return "glibc.malloc." in tunables or any(name.startswith("MALLOC_") for name in os.environ)
 
 
+def _left_to_us() -> bool:
+    """glibc, and the user asked neither for its defaults nor for settings of their own."""
+    return os.environ.get(ALLOCATOR_ENV) != "system" and not _user_tuned() and _is_glibc()
+
+
 @lru_cache(maxsize=1)
 def keep_freed_memory() -> bool:
     """Apply the settings above to this process once; whether they are in force.
@@ -63,7 +68,7 @@ def keep_freed_memory() -> bool:
     Call it at the start of a process that masters audio (the ``mixai`` command, a batch or bridge
     worker), not from library code: it changes the whole process's allocator.
     """
-    if os.environ.get(ALLOCATOR_ENV) == "system" or _user_tuned() or not _is_glibc():
+    if not _left_to_us():
         return False
     if os.environ.get("GLIBC_TUNABLES") == WORKER_TUNABLES:
         return True  # in force since this process started
@@ -85,7 +90,7 @@ def worker_environment() -> Iterator[None]:
     :data:`WORKER_TUNABLES`; this process's own environment is restored afterwards. Nothing changes
     off glibc, under ``MIXAI_ALLOCATOR=system`` or when the user set allocator variables of their own
     (the workers inherit those as they are)."""
-    if os.environ.get(ALLOCATOR_ENV) == "system" or _user_tuned() or not _is_glibc():
+    if not _left_to_us():
         yield
         return
     saved = os.environ.get("GLIBC_TUNABLES")
