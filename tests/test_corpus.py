@@ -145,8 +145,8 @@ def test_master_damage_draws_every_fault_and_sometimes_none() -> None:
 
 def test_master_damage_label_undoes_its_eq_and_width() -> None:
     """The label (the chain's own settings) brings an EQ/width damage back to the clean balance."""
-    from mixai.chain import apply_width, build_boards
-    from mixai.chain import REFERENCE_LUFS
+    from mixai.dsp.chain import apply_width, build_boards
+    from mixai.dsp.chain import REFERENCE_LUFS
     from mixai.training.master.damage import level_lufs
 
     clean = pink(4.0, seed=3)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mixai.errors import ModelError
-from mixai.features import FEATURE_COUNT, FEATURE_NAMES
+from mixai.analysis.features import FEATURE_COUNT, FEATURE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "mixai-master.onnx"
@@ -73,7 +73,7 @@ def _eq_curve_of_prediction(audio: np.ndarray, target=None):
     """The model's EQ response (dB on the mel grid) for audio (reference-free unless a target is
     given), and the grid."""
     torch = pytest.importorskip("torch")
-    from mixai.features import extract
+    from mixai.analysis.features import extract
     from mixai.predict import load_profile
     from mixai.predict.onnx import Model
     from mixai.training.master.model import MEL_CURVE_HZ, eq_response_db
@@ -177,7 +177,8 @@ END_TO_END = textwrap.dedent("""
 
     sys.meta_path.insert(0, NoTorch())
     import numpy as np, pyloudnorm
-    from mixai.pipeline import MasterOptions, master_array
+    from mixai.master.options import MasterOptions
+    from mixai.master.pipeline import master_array
     from mixai.predict.onnx import Model
 
     sr = 44100
@@ -231,8 +232,8 @@ def _hum(seconds: float = 8.0) -> np.ndarray:
 def test_corrections_are_scaled_by_the_models_trust_in_the_input(tmp_path):
     """Inside its training material the model is trusted fully; far outside, its settings are moved
     toward neutral by exactly its trust, and the master report says so."""
-    from mixai.features import extract
-    from mixai.pipeline import master_array
+    from mixai.analysis.features import extract
+    from mixai.master.pipeline import master_array
     from mixai.predict import load_profile
     from mixai.predict.onnx import Model
     from mixai.settings import Settings, snap_to_neutral
@@ -270,7 +271,7 @@ def test_suggest_says_when_the_corrections_were_scaled(tmp_path, capsys):
 
     import material
     from mixai.cli import main
-    from mixai.pipeline import suggestion
+    from mixai.master.pipeline import suggestion
     from mixai.predict.onnx import Model
     from mixai.settings import Settings
 

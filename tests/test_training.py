@@ -34,8 +34,9 @@ def _mel_levels_db(audio: np.ndarray, rate: int) -> np.ndarray:
 
 
 def test_loudness_offset_predicts_the_normalised_output():
-    from mixai.features import extract
-    from mixai.pipeline import MasterOptions, master_array
+    from mixai.analysis.features import extract
+    from mixai.master.options import MasterOptions
+    from mixai.master.pipeline import master_array
     from mixai.settings import Settings
     from mixai.training.master.model import MEL_CURVE_HZ, eq_response_db, loudness_shares
 
@@ -143,7 +144,7 @@ def test_timbre_shift_changes_the_clean_mix_not_the_damage(tmp_path):
     """``--timbre-db``: the same damages and labels, on clean mixes whose balance moved as drawn."""
     import json
 
-    from mixai.features import BAND_EDGES_HZ, extract
+    from mixai.analysis.features import BAND_EDGES_HZ, extract
     from mixai.predict import load_profile
     from mixai.training.master.damage import apply_eq, sample_timbre
     from mixai.training.master.dataset import TIMBRE_STREAM, DatasetConfig, example_rng, piece_examples
