@@ -11,11 +11,12 @@ alive at the peak are the same, so peak memory stays about the same; the memory 
 handed back between blocks.
 
 A worker process that mixai starts itself (a batch or bridge worker) gets the same two settings as
-glibc tunables in its environment instead (:func:`worker_environment`), with one more: heap memory
-marked for transparent huge pages (``glibc.malloc.hugetlb=1``), so a fresh worker faults its
-working set in with a few hundred faults rather than tens of thousands. Page faults are dear on a
-virtual machine and two processes faulting at once slow each other down: on a 2-core VM this took
-the batch of 8 one-minute files with 2 workers from about 2.4 s to 1.95 s. It only takes effect
+glibc tunables in its environment instead (:func:`worker_variables`), with one more: heap memory
+marked for transparent huge pages (``glibc.malloc.hugetlb=1``), so a fresh worker's first item
+takes about 9,000 page faults instead of 33,000 (17,000 with the ``mallopt`` settings alone). Page
+faults are dear on a virtual machine and two processes faulting at once slow each other down: on
+a 2-core VM a batch of 8 one-minute files with 2 workers took 1.81 s, against 2.19 s with glibc's
+defaults in the same benchmark run (``benchmarks/bench_startup.py``). It only takes effect
 where the kernel's transparent huge pages are ``madvise`` or ``always``; tunables are read once, at
 start-up, which is why the running command itself keeps the ``mallopt`` calls.
 
@@ -27,8 +28,6 @@ left alone, and ``MIXAI_ALLOCATOR=system`` leaves the defaults (for comparing ag
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
 ALLOCATOR_ENV = "MIXAI_ALLOCATOR"  # "system": glibc's own settings, untouched
@@ -84,25 +83,13 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-@contextmanager
-def worker_environment() -> Iterator[None]:
-    """While inside, processes started by exec (``spawn``, a new ``forkserver``) get
-    :data:`WORKER_TUNABLES`; this process's own environment is restored afterwards. Nothing changes
-    off glibc, under ``MIXAI_ALLOCATOR=system`` or when the user set allocator variables of their own
+def worker_variables() -> dict[str, str]:
+    """The environment a worker process that mixai starts by exec should get for these settings
+    (for :func:`mixai.environment.scoped_environment`): :data:`WORKER_TUNABLES`, or nothing off
+    glibc, under ``MIXAI_ALLOCATOR=system`` or when the user set allocator variables of their own
     (the workers inherit those as they are)."""
-    if not _left_to_us():
-        yield
-        return
-    saved = os.environ.get("GLIBC_TUNABLES")
-    os.environ["GLIBC_TUNABLES"] = WORKER_TUNABLES
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("GLIBC_TUNABLES", None)
-        else:
-            os.environ["GLIBC_TUNABLES"] = saved
+    return {"GLIBC_TUNABLES": WORKER_TUNABLES} if _left_to_us() else {}
 
 
 __all__ = ["ALLOCATOR_ENV", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "WORKER_TUNABLES", "keep_freed_memory",
-           "worker_environment"]
+           "worker_variables"]

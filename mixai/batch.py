@@ -35,7 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from mixai.allocator import keep_freed_memory, worker_environment
+from mixai.allocator import keep_freed_memory, worker_variables
+from mixai.environment import scoped_environment
 from mixai.threads import HELPER_THREADS_ENV
 from mixai.io.atomic import output_error, remove_temporaries
 from mixai.manifest import (MANIFEST_NAME, MANIFEST_VERSION, append_record, file_digest, input_fingerprint,
@@ -428,20 +429,18 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
                 bar.update(1)
                 bar.set_postfix(failed=result.failed)
 
-        one_core = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                    HELPER_THREADS_ENV: "0"}
-        saved = {k: os.environ.get(k) for k in one_core}
         try:
             if todo:
                 if dask_address is not None:
                     _run_dask(todo, config, dask_address, record)
                 else:
                     # One process per core: no nested thread pools and no helper threads in the
-                    # workers, so --jobs N keeps N cores busy and never more.
-                    # The workers' allocator settings go in as tunables, huge pages included
-                    # (mixai.allocator): faults in one worker slow the other down.
-                    os.environ.update(one_core)
-                    with worker_environment():
+                    # workers, so --jobs N keeps N cores busy and never more. The allocator's
+                    # settings go in as tunables, huge pages included (mixai.allocator): faults
+                    # in one worker slow the other down.
+                    workers = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                               HELPER_THREADS_ENV: "0", **worker_variables()}
+                    with scoped_environment(workers):
                         _run_local(todo, config, jobs, record)
         except KeyboardInterrupt:
             result.interrupted = True
@@ -449,11 +448,6 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: 
                 remove_stale_temporaries(out)
             raise
         finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
             if bar is not None:
                 bar.close()
             result.seconds = time.perf_counter() - t0

@@ -28,7 +28,8 @@ import time
 from collections import deque
 from typing import Any
 
-from mixai.allocator import worker_environment
+from mixai.allocator import worker_variables
+from mixai.environment import scoped_environment
 from mixai.io.atomic import remove_temporaries
 from plugin_bridge.job import Busy, EventCallback, Job, JobConflict
 from plugin_bridge.worker import worker_main
@@ -101,7 +102,7 @@ class WorkerPool:
         cancel = self._ctx.Value("q", -1, lock=False)
         proc = self._ctx.Process(target=worker_main, name=f"mixai-bridge-worker-{slot.index}",
                                  args=(child, cancel, self.roots, self.warm, slot.index), daemon=True)
-        with worker_environment():  # the allocator settings of mixai.allocator, as tunables
+        with scoped_environment(worker_variables()):  # mixai.allocator's settings, as tunables
             proc.start()
         child.close()
         slot.process, slot.conn, slot.cancel = proc, parent, cancel

@@ -77,11 +77,13 @@ def test_the_command_line_applies_it_before_any_command(tmp_path):
 
 @pytest.mark.skipif(not GLIBC, reason="the settings exist only in glibc")
 def test_workers_get_the_settings_as_tunables_and_the_parent_keeps_its_environment(monkeypatch):
-    from mixai.allocator import WORKER_TUNABLES, worker_environment
+    from mixai.allocator import WORKER_TUNABLES, worker_variables
+    from mixai.environment import scoped_environment
 
     for k in [k for k in os.environ if k == ALLOCATOR_ENV or k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"]:
         monkeypatch.delenv(k)
-    with worker_environment():
+    assert worker_variables() == {"GLIBC_TUNABLES": WORKER_TUNABLES}
+    with scoped_environment(worker_variables()):
         assert os.environ["GLIBC_TUNABLES"] == WORKER_TUNABLES
         r = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=False)
     assert "GLIBC_TUNABLES" not in os.environ
@@ -94,12 +96,23 @@ def test_workers_get_the_settings_as_tunables_and_the_parent_keeps_its_environme
 
 
 @pytest.mark.parametrize("env", [{ALLOCATOR_ENV: "system"}, {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}])
-def test_worker_environment_leaves_a_users_choice_alone(env, monkeypatch):
-    from mixai.allocator import worker_environment
+def test_worker_variables_leave_a_users_choice_alone(env, monkeypatch):
+    from mixai.allocator import worker_variables
 
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    with worker_environment():
-        assert os.environ.get("GLIBC_TUNABLES") == env.get("GLIBC_TUNABLES")
-    assert os.environ.get("GLIBC_TUNABLES") == env.get("GLIBC_TUNABLES")
+    assert worker_variables() == {}
+
+
+def test_scoped_environment_puts_back_values_and_absences(monkeypatch):
+    from mixai.environment import scoped_environment
+
+    monkeypatch.setenv("MIXAI_TEST_KEPT", "before")
+    monkeypatch.delenv("MIXAI_TEST_ABSENT", raising=False)
+    with pytest.raises(RuntimeError):
+        with scoped_environment({"MIXAI_TEST_KEPT": "inside", "MIXAI_TEST_ABSENT": "inside"}):
+            assert os.environ["MIXAI_TEST_KEPT"] == os.environ["MIXAI_TEST_ABSENT"] == "inside"
+            raise RuntimeError("a failed start")
+    assert os.environ["MIXAI_TEST_KEPT"] == "before"
+    assert "MIXAI_TEST_ABSENT" not in os.environ
